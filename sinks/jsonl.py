@@ -1,0 +1,41 @@
+"""Appends each delivered alert to a JSON Lines file: the audit trail a person can grep.
+
+Each line is flushed and fsynced before the delivery counts as done, so a line
+the monitor reported as delivered survives a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .base import Delivered, DeliveryError, Sink
+
+
+class JsonlSink(Sink):
+    name = "jsonl"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _append(self, line: str) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    async def deliver(self, alert: dict[str, Any]) -> Delivered:
+        line = json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n"
+        try:
+            async with self._lock:
+                await asyncio.to_thread(self._append, line)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write {self.path}: {exc.strerror}", retryable=True) from None
+        return Delivered(ref=str(self.path))

@@ -1,0 +1,109 @@
+"""The worker's HTTP API: ``POST /posts``, ``/healthz``, ``/readyz`` and ``/metrics``.
+
+``POST /posts`` takes one post or a JSON array of posts. Either every post is
+valid and all are published (202, with their ids), or none is published and
+the answer lists each rejection (400, or 413 when a size limit was the
+problem); rejected posts also go to the dead-letter topic, so bad input is
+never silently dropped even when the client ignores the answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import metrics
+from .config import Settings
+from .pipeline import dead_letter
+from .records import utcnow
+from .validation import InvalidPost, decode_json, validate_obj
+
+
+def authorised(header: str | None, token: str | None) -> bool:
+    """Constant-time bearer-token check; no token configured means the endpoint is open.
+
+    >>> authorised(None, None), authorised("Bearer s3cret", "s3cret"), authorised("Bearer nope", "s3cret")
+    (True, True, False)
+    """
+    if not token:
+        return True
+    if not header or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[7:].strip().encode(), token.encode())
+
+
+def check_batch(body: bytes, max_request_bytes: int, max_post_bytes: int) -> tuple[list[tuple[str, bytes]], list[dict[str, Any]]]:
+    """Validate a request body: ((key, bytes) per accepted post, rejections with index, code, reason)."""
+    try:
+        decoded = decode_json(body, max_request_bytes)
+    except InvalidPost as exc:
+        return [], [{"index": None, "code": exc.code, "reason": exc.reason}]
+    items = decoded if isinstance(decoded, list) else [decoded]
+    if not items:
+        return [], [{"index": None, "code": "missing_field", "reason": "empty array: no posts"}]
+    accepted: list[tuple[str, bytes]] = []
+    rejected: list[dict[str, Any]] = []
+    for index, obj in enumerate(items):
+        raw = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        try:
+            if len(raw) > max_post_bytes:
+                raise InvalidPost("too_large", f"{len(raw)} bytes is over the {max_post_bytes}-byte limit")
+            post = validate_obj(obj)
+        except InvalidPost as exc:
+            rejected.append({"index": index, "code": exc.code, "reason": exc.reason, "raw": raw})
+            continue
+        accepted.append((post.key, raw))
+    return accepted, rejected
+
+
+def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) -> None:
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+
+    class Posts(View):
+        async def post(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization"), token):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+            length = request.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > settings.max_request_bytes:
+                return self.json({"error": f"request body over {settings.max_request_bytes} bytes"}, status=413)
+            body = await request.read()
+            accepted, rejected = check_batch(body, settings.max_request_bytes, settings.max_post_bytes)
+            metrics.POSTS_RECEIVED.labels("http").inc(len(accepted) + len(rejected))
+            if rejected:
+                for item in rejected:
+                    metrics.POSTS_REJECTED.labels(item["code"]).inc()
+                    record = dead_letter("validate", item["code"], item["reason"], item.pop("raw", body), utcnow(), "http")
+                    metrics.DEAD_LETTERS.labels("validate").inc()
+                    await app.pot_dlq.send(key=item["code"], value=record)  # type: ignore[attr-defined]
+                status = 413 if any(item["code"] == "too_large" for item in rejected) else 400
+                return self.json({"accepted": [], "rejected": rejected}, status=status)
+            for key, raw in accepted:
+                await posts_topic.send(key=key.encode("utf-8"), value=raw)
+            return self.json({"accepted": [key for key, _ in accepted]}, status=202)
+
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok"})
+
+    class Ready(View):
+        async def get(self, request: Request) -> Response:
+            problems = []
+            if not app.consumer.assignment():
+                problems.append("no partitions assigned yet")
+            if problems:
+                return self.json({"status": "not ready", "problems": problems}, status=503)
+            return self.json({"status": "ready"})
+
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+    app.page("/posts")(Posts)
+    app.page("/healthz")(Health)
+    app.page("/readyz")(Ready)
+    app.page("/metrics")(Metrics)

@@ -1,0 +1,112 @@
+"""The wire contracts of DESIGN.md as faust Records (JSON on every topic).
+
+Timestamps stay ISO 8601 strings on the wire so that the author's own offset
+survives a round trip; :func:`parse_instant` turns them into aware datetimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+import faust
+
+
+class Author(faust.Record, serializer="json"):
+    id: str
+    handle: str | None = None
+    followers: int = 0
+    verified: bool = False
+
+
+class Post(faust.Record, serializer="json"):
+    id: str
+    platform: str
+    text: str
+    created_at: str
+    author: Author
+    url: str | None = None
+    lang: str | None = None
+    in_reply_to: str | None = None
+    brand: str | None = None
+    metadata: dict[str, Any] | None = None
+    received_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The dedup key: a post id is unique per platform, not across platforms."""
+        return f"{self.platform}:{self.id}"
+
+
+class Classification(faust.Record, serializer="json"):
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    lang: str | None
+    model: str
+    model_version: str
+
+
+class Classified(faust.Record, serializer="json"):
+    """What the ``classified`` topic carries: a post and what the classifier said of it."""
+
+    post: Post
+    classification: Classification
+
+
+class Alert(faust.Record, serializer="json"):
+    alert_id: str
+    post: Post
+    classification: Classification
+    window_s: int
+    deadline: str
+    priority: str
+    reasons: list[str]
+    receivers: list[str]
+    raised_at: str
+
+
+class Event(faust.Record, serializer="json"):
+    """One line of an alert's audit trail; ``kind`` is e.g. raised, delivered, delivery_failed."""
+
+    alert_id: str
+    kind: str
+    at: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class DeadLetter(faust.Record, serializer="json"):
+    """A record the pipeline could not process, kept whole so it can be replayed."""
+
+    stage: str
+    reason_code: str
+    reason: str
+    raw: str
+    raw_encoding: str
+    at: str
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+
+
+def alert_id_for(post_key: str) -> str:
+    """A stable alert id, so a post processed twice yields the same alert (dedup key)."""
+    return "al-" + hashlib.sha256(post_key.encode("utf-8")).hexdigest()[:24]
+
+
+def parse_instant(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp that carries an offset (``Z`` accepted)."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp has no UTC offset")
+    return parsed
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,145 @@
+"""Turn raw bytes from the ``posts`` topic or the HTTP API into a :class:`Post`, or say why not.
+
+Every rejection carries a short, bounded ``code`` (a metric label) and a
+sentence for the dead-letter record. Unknown extra fields are ignored so that
+producers can add their own without being rejected.
+
+>>> post = parse_post(b'{"id": "1", "platform": "x", "text": "hi", '
+...                   b'"created_at": "2026-11-23T09:00:00+02:00", "author": {"id": "u1"}}')
+>>> post.key
+'x:1'
+>>> parse_post(b'{"id": 1}')
+Traceback (most recent call last):
+...
+streams.validation.InvalidPost: [missing_field] missing field(s): text, created_at, author.id
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
+
+from .records import Author, Post, parse_instant
+
+MAX_POST_BYTES = 64 * 1024
+REQUIRED = ("id", "text", "created_at", "author.id")
+
+REASON_CODES: tuple[str, ...] = (
+    "too_large",
+    "not_utf8",
+    "not_json",
+    "not_object",
+    "missing_field",
+    "wrong_type",
+    "bad_timestamp",
+    "empty_text",
+)
+"""Every rejection code; metrics are created for each at start-up."""
+
+
+class InvalidPost(ValueError):
+    """A post that cannot be processed; ``code`` is one of :data:`REASON_CODES`."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"[{code}] {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class _AuthorIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictStr
+    handle: StrictStr | None = None
+    followers: StrictInt = 0
+    verified: StrictBool = False
+
+    @field_validator("followers")
+    @classmethod
+    def _non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+class _PostIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictStr
+    platform: StrictStr = "unknown"
+    text: StrictStr
+    created_at: StrictStr
+    author: _AuthorIn
+    url: StrictStr | None = None
+    lang: StrictStr | None = None
+    in_reply_to: StrictStr | None = None
+    brand: StrictStr | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _missing(obj: dict[str, Any]) -> list[str]:
+    missing = [name for name in ("id", "text", "created_at") if name not in obj or obj[name] is None]
+    author = obj.get("author")
+    if not isinstance(author, dict) or author.get("id") is None:
+        missing.append("author.id")
+    return missing
+
+
+def validate_obj(obj: Any) -> Post:
+    """Validate one decoded JSON value as a post."""
+    if not isinstance(obj, dict):
+        raise InvalidPost("not_object", f"a post must be a JSON object, got {type(obj).__name__}")
+    missing = _missing(obj)
+    if missing:
+        raise InvalidPost("missing_field", "missing field(s): " + ", ".join(missing))
+    try:
+        model = _PostIn.model_validate(obj)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise InvalidPost("wrong_type", problems) from None
+    if not model.id.strip():
+        raise InvalidPost("missing_field", "id is empty")
+    if not model.author.id.strip():
+        raise InvalidPost("missing_field", "author.id is empty")
+    if not model.text.strip():
+        raise InvalidPost("empty_text", "text is empty: nothing to classify")
+    try:
+        parse_instant(model.created_at)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidPost("bad_timestamp", f"created_at {model.created_at[:64]!r} does not parse: {exc}") from None
+    fields = model.model_dump(exclude={"author"})
+    return Post(author=Author(**model.author.model_dump()), **fields)
+
+
+def decode_json(raw: bytes, max_bytes: int = MAX_POST_BYTES) -> Any:
+    """Size, encoding and JSON checks shared by single posts and HTTP batches."""
+    if len(raw) > max_bytes:
+        raise InvalidPost("too_large", f"{len(raw)} bytes is over the {max_bytes}-byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidPost("not_utf8", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidPost("not_json", "JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidPost("not_json", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def parse_post(raw: bytes, max_bytes: int = MAX_POST_BYTES) -> Post:
+    """Validate the bytes of one post; raises :class:`InvalidPost`."""
+    return validate_obj(decode_json(raw, max_bytes))
+
+
+def raw_for_record(raw: bytes) -> tuple[str, str]:
+    """The raw bytes as (text, encoding) for a dead-letter record: UTF-8 where it is, base64 otherwise."""
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
