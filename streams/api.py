@@ -101,7 +101,7 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
 
     class Metrics(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+            return self.bytes(generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.page("/posts")(Posts)
     app.page("/healthz")(Health)

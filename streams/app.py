@@ -63,8 +63,8 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
     alerts = app.topic(settings.topic("alerts"), key_type=str, value_type=Alert)
     events = app.topic(settings.topic("events"), key_type=str, value_type=Event)
     dlq = app.topic(settings.topic("dlq"), key_type=str, value_type=DeadLetter)
-    seen = app.Table("seen-posts", default=None, partitions=settings.partitions)
-    delivered = app.Table("deliveries", default=None, partitions=settings.partitions)
+    seen = app.Table("seen-posts", partitions=settings.partitions)
+    delivered = app.Table("deliveries", partitions=settings.partitions)
     policy = RoutingPolicy(
         windows_s=dict(settings.windows_s),
         receivers=tuple(settings.receivers),
@@ -125,7 +125,7 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
             try:
                 now = _now()
                 key = item.post.key
-                if is_duplicate(seen[key], now.timestamp(), settings.dedupe_retention_s):
+                if is_duplicate(seen.get(key), now.timestamp(), settings.dedupe_retention_s):
                     metrics.DUPLICATES.inc()
                     continue
                 seen[key] = now.timestamp()
@@ -151,7 +151,7 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
             payload = json.loads(alert.dumps())
             for receiver in alert.receivers:
                 mark = f"{alert.alert_id}|{receiver}"
-                if delivered[mark] is not None:
+                if delivered.get(mark) is not None:
                     metrics.DELIVERIES.labels(receiver, "skipped_duplicate").inc()
                     continue
                 sink = sinks.get(receiver)

