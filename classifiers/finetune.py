@@ -27,7 +27,7 @@ from .base import LABELS
 from .datasets import Example, brand_split, labels_of, read_jsonl, real_split
 from .evaluate import report
 from .head import LinearHead, fit_temperature
-from .train import _validation_mask, render_card
+from .train import _validation_mask, render_card, validation_score
 
 
 @dataclass
@@ -71,7 +71,6 @@ def _logits_for(model: Any, tokenizer: Any, head: Any, texts: list[str], max_len
 def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
-    from sklearn.metrics import f1_score
     from transformers import AutoModel, AutoTokenizer
 
     from .e5_head import E5Encoder
@@ -85,10 +84,16 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
     brand = brand_split("train")
     for path in config.extra_train:
         brand += read_jsonl(path, source="brand_posts")
-    real = real_split("train", config.real_dir)
+    real_all = real_split("train", config.real_dir)
     val_mask = _validation_mask(brand)
     fit_brand = [e for e, v in zip(brand, val_mask) if not v]
     val_brand = [e for e, v in zip(brand, val_mask) if v]
+    real_val_mask = _validation_mask(real_all)
+    real = [e for e, v in zip(real_all, real_val_mask) if not v]
+    real_val = random.Random(config.seed).sample(
+        [e for e, v in zip(real_all, real_val_mask) if v], min(600, int(real_val_mask.sum()))
+    )
+    val_set = val_brand + real_val
 
     path = resolve_encoder()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -130,13 +135,14 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total_loss += float(loss) * len(batch)
+                total_loss += loss.item() * len(batch)
                 progress.advance(task, len(batch))
             model.eval()
-            val_logits = _logits_for(model, tokenizer, scaled_head, [e.text for e in val_brand], config.max_length)
-            val_f1 = float(f1_score([LABELS.index(e.label) for e in val_brand], val_logits.argmax(1), average="macro"))
-            history.append({"epoch": epoch, "loss": round(total_loss / len(sample), 4), "val_macro_f1": round(val_f1, 4)})
-            console.print(f"epoch {epoch}: loss {total_loss / len(sample):.4f}, validation macro-F1 {val_f1:.4f}")
+            val_logits = _logits_for(model, tokenizer, scaled_head, [e.text for e in val_set], config.max_length)
+            score = validation_score(val_set, [LABELS[i] for i in val_logits.argmax(1)])
+            val_f1 = score["val_score"]
+            history.append({"epoch": epoch, "loss": round(total_loss / len(sample), 4), **score})
+            console.print(f"epoch {epoch}: loss {total_loss / len(sample):.4f}, validation {score}")
             if val_f1 > best["f1"]:
                 best = {
                     "f1": val_f1,
@@ -153,8 +159,8 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
 
     # Score what ships: the adapter merged into the encoder, int8-quantised, as E5HeadClassifier loads it.
     encoder = E5Encoder(quantize=True, adapter_dir=config.out_dir / "adapter").load()
-    val_x = encoder.encode([e.text for e in val_brand])
-    linear.temperature = fit_temperature(linear.logits(val_x), np.array([LABELS.index(e.label) for e in val_brand]))
+    val_x = encoder.encode([e.text for e in val_set])
+    linear.temperature = fit_temperature(linear.logits(val_x), np.array([LABELS.index(e.label) for e in val_set]))
     linear.save(config.out_dir)
 
     tests = {"brand_posts": brand_split("test")}

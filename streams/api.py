@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import metrics
 from .config import Settings
+from .corrections import InvalidCorrection, parse_correction
 from .pipeline import dead_letter
 from .records import utcnow
 from .validation import InvalidPost, decode_json, validate_obj
@@ -86,6 +87,19 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
                 await posts_topic.send(key=key.encode("utf-8"), value=raw)
             return self.json({"accepted": [key for key, _ in accepted]}, status=202)
 
+    class Corrections(View):
+        async def post(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization"), token):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+            body = await request.read()
+            try:
+                correction = parse_correction(decode_json(body, settings.max_post_bytes), actor="http")
+            except (InvalidPost, InvalidCorrection) as exc:
+                return self.json({"error": str(exc)}, status=413 if getattr(exc, "code", "") == "too_large" else 400)
+            metrics.CORRECTIONS.labels(correction.right_label).inc()
+            await app.pot_corrections.send(key=correction.post_key or correction.text[:64], value=correction)  # type: ignore[attr-defined]
+            return self.json({"accepted": True}, status=202)
+
     class Health(View):
         async def get(self, request: Request) -> Response:
             return self.json({"status": "ok"})
@@ -104,6 +118,7 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
             return self.bytes(generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.page("/posts")(Posts)
+    app.page("/corrections")(Corrections)
     app.page("/healthz")(Health)
     app.page("/readyz")(Ready)
     app.page("/metrics")(Metrics)

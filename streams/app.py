@@ -28,21 +28,23 @@ from classifiers.base import Classifier
 from . import metrics
 from .config import Settings
 from .dedupe import is_duplicate
-from .pipeline import dead_letter, to_classified, validate_batch
-from .records import Alert, Classified, DeadLetter, Event, isoformat, parse_instant
+from .pipeline import dead_letter, disagreements, to_classified, validate_batch
+from .records import Alert, Classified, Correction, DeadLetter, Event, ShadowDisagreement, isoformat, parse_instant
 from .routing import RoutingPolicy, route
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("posts", "classified", "alerts", "events", "dlq")
+TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections")
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]) -> faust.App:
-    """Build the app around a loaded classifier and started sinks (keyed by receiver name)."""
+def create_app(
+    settings: Settings, classifier: Classifier, sinks: dict[str, Any], shadow: Classifier | None = None
+) -> faust.App:
+    """Build the app around a loaded classifier (and optional shadow) and sinks keyed by receiver name."""
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -63,6 +65,8 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
     alerts = app.topic(settings.topic("alerts"), key_type=str, value_type=Alert)
     events = app.topic(settings.topic("events"), key_type=str, value_type=Event)
     dlq = app.topic(settings.topic("dlq"), key_type=str, value_type=DeadLetter)
+    shadow_topic = app.topic(settings.topic("shadow"), key_type=str, value_type=ShadowDisagreement)
+    corrections = app.topic(settings.topic("corrections"), key_type=str, value_type=Correction)
     seen = app.Table("seen-posts", partitions=settings.partitions)
     delivered = app.Table("deliveries", partitions=settings.partitions)
     policy = RoutingPolicy(
@@ -77,6 +81,7 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
     app.pot_classifier = classifier  # type: ignore[attr-defined]
     app.pot_posts_topic = posts  # type: ignore[attr-defined]
     app.pot_dlq = dlq  # type: ignore[attr-defined]
+    app.pot_corrections = corrections  # type: ignore[attr-defined]
 
     async def send_dead_letter(record: DeadLetter) -> None:
         metrics.DEAD_LETTERS.labels(record.stage).inc()
@@ -118,6 +123,22 @@ def create_app(settings: Settings, classifier: Classifier, sinks: dict[str, Any]
             for post, prediction in zip(valid, predictions):
                 metrics.CLASSIFIED.labels(prediction.label, classifier.name).inc()
                 await classified.send(key=post.key, value=to_classified(post, prediction, classifier.name, classifier.version))
+            if shadow is not None:
+                await compare_with_shadow(loop, valid, predictions)
+
+    async def compare_with_shadow(loop: asyncio.AbstractEventLoop, valid: list[Any], predictions: list[Any]) -> None:
+        """Run the shadow on the same batch; its failures are counted and never touch the primary path."""
+        assert shadow is not None
+        try:
+            shadow_predictions = await loop.run_in_executor(executor, shadow.predict, [p.text for p in valid])
+        except Exception:
+            log.exception("shadow classifier %s failed on a batch of %d", shadow.name, len(valid))
+            metrics.SHADOW_ERRORS.inc()
+            return
+        metrics.SHADOW_COMPARED.inc(len(valid))
+        for record in disagreements(valid, predictions, shadow_predictions, classifier.name, shadow.name, _now()):
+            metrics.SHADOW_DISAGREEMENTS.labels(record.primary_label, record.shadow_label).inc()
+            await shadow_topic.send(key=record.post_key, value=record)
 
     @app.agent(classified, name="route-posts")
     async def route_posts(stream: Any) -> None:

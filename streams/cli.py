@@ -49,6 +49,7 @@ def run(
     web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
     data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
+    shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
     log_level: str = typer.Option("warning", help="Log level of the worker."),
 ) -> None:
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
@@ -61,7 +62,7 @@ def run(
     from .replay import replay_task
     from sinks import ConsoleSink, JsonlSink
 
-    settings = _settings(broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier)
+    settings = _settings(broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     replay_path = _sample_file() if replay == "sample" else (Path(replay) if replay else None)
     if replay_path is not None and not replay_path.is_file():
@@ -75,6 +76,14 @@ def run(
             err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
             raise typer.Exit(2) from None
     err.print(f"classifier [bold]{model.name}[/bold] {model.version} loaded")
+    shadow_model = None
+    if settings.shadow_classifier:
+        try:
+            shadow_model = create(settings.shadow_classifier).load()
+        except Exception as exc:
+            err.print(f"[red]cannot load shadow classifier {settings.shadow_classifier!r}:[/red] {exc}")
+            raise typer.Exit(2) from None
+        err.print(f"shadow classifier [bold]{shadow_model.name}[/bold] {shadow_model.version} loaded")
 
     embedded: EmbeddedBroker | None = None
     broker_file = settings.data_dir / BROKER_FILE
@@ -100,7 +109,7 @@ def run(
         sinks["console"] = ConsoleSink()
     if "jsonl" in settings.receivers:
         sinks["jsonl"] = JsonlSink(settings.alerts_path)
-    app = create_app(settings, model, sinks)
+    app = create_app(settings, model, sinks, shadow_model)
     if replay_path is not None:
         app.task(replay_task(app, replay_path, replay_pace))
     err.print(
@@ -171,6 +180,46 @@ def classify(
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
 
+@cli.command("eval")
+def evaluate(
+    data: Optional[list[Path]] = typer.Argument(None, help="JSONL files (text, label, optional lang); none: the held-out sets."),
+    classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
+    out_json: Path = typer.Option(Path("eval-report.json"), help="Where the JSON report goes."),
+    out_png: Path = typer.Option(Path("eval-confusion.png"), help="Where the confusion-matrix picture goes."),
+    real_dir: Optional[Path] = typer.Option(None, help="Real labelled posts for the default sets (default: ../shared/data/real when present)."),
+    limit: Optional[int] = typer.Option(None, min=1, help="At most this many posts per set (a fixed sample, by text hash)."),
+    batch_size: int = typer.Option(32, min=1),
+) -> None:
+    """Score a classifier: per-label and per-language F1, accuracy, calibration; JSON report and confusion PNG."""
+    from rich.console import Console
+
+    from classifiers import create
+    from classifiers.datasets import default_real_dir
+    from classifiers.eval_cli import evaluate_sets, load_sets, plot_confusions, print_report, write_json
+
+    settings = _settings(classifier=classifier)
+    missing = [str(p) for p in data or [] if not p.is_file()]
+    if missing:
+        err.print(f"[red]no such file:[/red] {', '.join(missing)}")
+        raise typer.Exit(2)
+    try:
+        sets = load_sets(data or [], real_dir or default_real_dir(), limit)
+    except (ValueError, KeyError) as exc:  # a bad label, a line that is not JSON or has no text
+        err.print(f"[red]cannot read the data:[/red] {exc!r}")
+        raise typer.Exit(2) from None
+    with err.status(f"loading classifier {settings.classifier}"):
+        try:
+            model = create(settings.classifier).load()
+        except Exception as exc:
+            err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
+            raise typer.Exit(2) from None
+    result = evaluate_sets(model, sets, batch_size, err)
+    print_report(result, Console(highlight=False))
+    write_json(result, out_json)
+    plot_confusions(result, out_png)
+    err.print(f"wrote {out_json} and {out_png}")
+
+
 @cli.command()
 def train(
     out: Optional[Path] = typer.Option(None, help="Folder for head.npz and the model card (default: the shipped head)."),
@@ -208,6 +257,29 @@ def train(
 
     err.print(Markdown((target / "card.md").read_text()))
     err.print(f"wrote {target}/head.npz, card.json, card.md")
+
+
+corrections_cli = typer.Typer(no_args_is_help=True, help="Human label corrections.")
+cli.add_typer(corrections_cli, name="corrections")
+
+
+@corrections_cli.command("export")
+def corrections_export(
+    out: Path = typer.Argument(..., help="JSONL file to write (text, label, lang): feed it to `pot train --extra`."),
+    broker: Optional[str] = typer.Option(None, envvar="POT_BROKER"),
+    data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+) -> None:
+    """Read the corrections topic and write training examples; the latest correction of a post wins."""
+    from .corrections import export_corrections
+
+    settings = _settings(broker=broker, data_dir=data_dir)
+    url = _known_broker(settings)
+    if not url:
+        err.print("[red]no broker:[/red] pass --broker kafka://host:port, set POT_BROKER, or start `pot run` first")
+        raise typer.Exit(2)
+    settings.broker = url
+    count = export_corrections(settings, out)
+    err.print(f"wrote {count} corrected example(s) to {out}")
 
 
 def main() -> None:

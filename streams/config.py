@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     receivers: list[str] = Field(default_factory=lambda: ["console", "jsonl"])
 
     classifier: str = Field(default="e5-head", description="Classifier name (entry point).")
+    shadow_classifier: str | None = Field(
+        default=None, description="A second classifier run beside the primary; disagreements are counted and logged."
+    )
     batch_size: int = Field(default=32, ge=1, le=1024)
     batch_wait_s: float = Field(default=0.05, ge=0)
 

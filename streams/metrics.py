@@ -45,6 +45,19 @@ POST_TO_ALERT = Histogram(
 )
 
 
+SHADOW_COMPARED = Counter(
+    "pot_shadow_compared_total", "Posts classified by both the primary and the shadow classifier.", registry=REGISTRY
+)
+SHADOW_DISAGREEMENTS = Counter(
+    "pot_shadow_disagreements_total",
+    "Posts on which the shadow classifier disagreed, by the two labels.",
+    ["primary_label", "shadow_label"],
+    registry=REGISTRY,
+)
+SHADOW_ERRORS = Counter("pot_shadow_errors_total", "Shadow classifier calls that failed.", registry=REGISTRY)
+CORRECTIONS = Counter("pot_corrections_total", "Label corrections received, by the right label.", ["label"], registry=REGISTRY)
+
+
 def initialise(sinks: list[str], model: str) -> None:
     """Create every bounded label combination so dashboards show zeros, not gaps."""
     for reason in REASON_CODES:
@@ -53,6 +66,7 @@ def initialise(sinks: list[str], model: str) -> None:
         POSTS_RECEIVED.labels(source)
     for label in LABELS:
         CLASSIFIED.labels(label, model)
+        CORRECTIONS.labels(label)
     for sink in sinks:
         for outcome in ("delivered", "failed", "skipped_duplicate"):
             DELIVERIES.labels(sink, outcome)

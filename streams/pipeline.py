@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from classifiers.base import Prediction
 
-from .records import Classification, Classified, DeadLetter, Post, isoformat
+from .records import Classification, Classified, DeadLetter, Post, ShadowDisagreement, isoformat
 from .validation import InvalidPost, parse_post, raw_for_record
 
 
@@ -83,3 +83,30 @@ def dead_letter(
         source_partition=partition,
         source_offset=offset,
     )
+
+
+def disagreements(
+    posts: Sequence[Post],
+    primary: Sequence[Prediction],
+    shadow: Sequence[Prediction],
+    primary_model: str,
+    shadow_model: str,
+    now: datetime,
+) -> list[ShadowDisagreement]:
+    """The posts on which a shadow classifier's label differs from the primary's."""
+    return [
+        ShadowDisagreement(
+            post_key=post.key,
+            text=post.text,
+            lang=post.lang or p.lang,
+            primary_model=primary_model,
+            primary_label=p.label,
+            primary_confidence=round(p.confidence, 4),
+            shadow_model=shadow_model,
+            shadow_label=s.label,
+            shadow_confidence=round(s.confidence, 4),
+            at=isoformat(now),
+        )
+        for post, p, s in zip(posts, primary, shadow)
+        if p.label != s.label
+    ]

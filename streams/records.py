@@ -91,6 +91,34 @@ class DeadLetter(faust.Record, serializer="json"):
     source_offset: int | None = None
 
 
+class ShadowDisagreement(faust.Record, serializer="json"):
+    """The primary and the shadow classifier gave one post different labels."""
+
+    post_key: str
+    text: str
+    lang: str | None
+    primary_model: str
+    primary_label: str
+    primary_confidence: float
+    shadow_model: str
+    shadow_label: str
+    shadow_confidence: float
+    at: str
+
+
+class Correction(faust.Record, serializer="json"):
+    """A person said a post's label was wrong; ``pot corrections export`` turns these into training data."""
+
+    text: str
+    right_label: str
+    actor: str
+    at: str
+    post_key: str | None = None
+    alert_id: str | None = None
+    wrong_label: str | None = None
+    lang: str | None = None
+
+
 def alert_id_for(post_key: str) -> str:
     """A stable alert id, so a post processed twice yields the same alert (dedup key)."""
     return "al-" + hashlib.sha256(post_key.encode("utf-8")).hexdigest()[:24]

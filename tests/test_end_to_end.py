@@ -196,3 +196,22 @@ def test_unreachable_broker_fails_fast_and_plainly(tmp_path):
     assert result.returncode == 3
     assert "broker unreachable" in result.stderr and "127.0.0.1:1" in result.stderr
     assert time.monotonic() - started < 90
+
+
+def test_corrections_round_trip(monitor, tmp_path):
+    url = f"{monitor.web}/corrections"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    correction = {"text": "could you add Apple Pay?", "right_label": "suggestion", "wrong_label": "question",
+                  "post_key": "twitter:c1", "lang": "en", "actor": "ana"}
+    assert httpx.post(url, json=correction).status_code == 401
+    assert httpx.post(url, json={**correction, "right_label": "rant"}, headers=auth).status_code == 400
+    assert httpx.post(url, json=correction, headers=auth).status_code == 202
+    assert httpx.post(url, json={**correction, "right_label": "complaint"}, headers=auth).status_code == 202
+    out = tmp_path / "corrections.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "corrections", "export", str(out), "--broker", f"kafka://{monitor.broker}"],
+        capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "POT_TOPIC_PREFIX": "e2e."},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows == [{"text": "could you add Apple Pay?", "label": "complaint", "lang": "en"}]
