@@ -87,8 +87,8 @@ def check_prediction(prediction: object, text: str) -> None:
 
 
 def check_predict(clf: Classifier, texts: Sequence[str] = PROBE_TEXTS) -> list[Prediction]:
-    """``predict`` on a loaded classifier: empty in, empty out; one prediction per text, in order, the
-    same whether a text comes in a batch or alone. Returns the batch predictions."""
+    """``predict`` on a loaded classifier: empty in, empty out; one well-formed prediction per text,
+    none of the probe texts crashes it. Returns the predictions."""
     empty = clf.predict([])
     _require(empty == [], "empty_batch", f"predict([]) returned {empty!r}")
     texts = list(texts)
@@ -100,6 +100,15 @@ def check_predict(clf: Classifier, texts: Sequence[str] = PROBE_TEXTS) -> list[P
     _require(len(batch) == len(texts), "one_per_text", f"{len(batch)} predictions for {len(texts)} texts")
     for text, prediction in zip(texts, batch):
         check_prediction(prediction, text)
+    return batch
+
+
+def check_batch_invariance(clf: Classifier, texts: Sequence[str] = PROBE_TEXTS) -> None:
+    """Each text scores the same in a batch as alone, so predictions come back in order and do not
+    depend on which other posts the monitor's micro-batching put beside them."""
+    texts = list(texts)
+    batch = clf.predict(texts)
+    _require(len(batch) == len(texts), "one_per_text", f"{len(batch)} predictions for {len(texts)} texts")
     for text, in_batch in zip(texts, batch):
         try:
             alone = clf.predict([text])
@@ -110,10 +119,9 @@ def check_predict(clf: Classifier, texts: Sequence[str] = PROBE_TEXTS) -> list[P
         _require(
             worst <= TOLERANCE,
             "batch_equals_single",
-            f"scores of {text[:40]!r} differ by {worst:.2e} between a batch and alone (in order: "
-            f"{in_batch.label} vs {alone[0].label})",
+            f"scores of {text[:40]!r} differ by {worst:.2e} between a batch and alone (labels: "
+            f"{in_batch.label} in the batch, {alone[0].label} alone)",
         )
-    return batch
 
 
 def check_identity(clf: Classifier) -> None:
@@ -131,3 +139,4 @@ def check_classifier(clf: Classifier, *, load: bool = True, texts: Sequence[str]
         check_load(clf)
     check_identity(clf)
     check_predict(clf, texts)
+    check_batch_invariance(clf, texts)

@@ -11,6 +11,7 @@ and then runs ``pot run --classifier my-model``; the core is not edited.
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -28,13 +29,26 @@ def available() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=GROUP))
 
 
+def _instantiate(cls: Any, where: str, params: dict[str, Any]) -> Classifier:
+    instance = cls(**params)
+    if not isinstance(instance, Classifier):
+        raise TypeError(f"{where} does not implement classifiers.base.Classifier")
+    return instance
+
+
 def create(name: str, **params: Any) -> Classifier:
-    """Instantiate (not load) the classifier registered as ``name``."""
+    """Instantiate (not load) the classifier registered as ``name``.
+
+    ``name`` may also be ``module:Class``, to try a classifier before packaging it.
+    """
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            cls = getattr(import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownClassifier(f"cannot import {name!r}: {exc}") from None
+        return _instantiate(cls, name, params)
     for ep in entry_points(group=GROUP):
         if ep.name == name:
-            cls = ep.load()
-            instance = cls(**params)
-            if not isinstance(instance, Classifier):
-                raise TypeError(f"{ep.value} does not implement classifiers.base.Classifier")
-            return instance
+            return _instantiate(ep.load(), ep.value, params)
     raise UnknownClassifier(f"no classifier named {name!r}; installed: {', '.join(available()) or 'none'}")

@@ -178,8 +178,17 @@ def test_pot_send_reports_rejected_lines(monitor, tmp_path):
     assert alerts_for(monitor, "s2")[0]["classification"]["label"] == "praise"
 
 
-def test_sigterm_leaves_no_process(tmp_path):
-    monitor = start_monitor(tmp_path / "m2", extra_env={"POT_RECEIVERS": '["jsonl"]'})
+def test_shadow_classifier_and_sigterm_leaves_no_process(tmp_path):
+    monitor = start_monitor(
+        tmp_path / "m2", extra_env={"POT_RECEIVERS": '["jsonl"]', "POT_SHADOW_CLASSIFIER": "tests.fakes:AlwaysOther"}
+    )
+    post = make_post("sh1", "Your checkout page has been broken since yesterday, I cannot pay!!", "en")
+    assert httpx.post(f"{monitor.web}/posts", json=post, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 202
+    assert wait_for(lambda: alerts_for(monitor, "sh1"), 60), monitor.log()[-2000:]
+    shadow = wait_for(lambda: read_topic(monitor.broker, "e2e.shadow"), 30)
+    assert [(d["post_key"], d["primary_label"], d["shadow_label"]) for d in shadow] == [("twitter:sh1", "complaint", "other")]
+    metrics = httpx.get(f"{monitor.web}/metrics").text
+    assert 'pot_shadow_disagreements_total{primary_label="complaint",shadow_label="other"} 1.0' in metrics
     children = stop_monitor(monitor)
     assert monitor.process.returncode is not None
     assert children, "the embedded broker should have been a child of pot run"

@@ -1,0 +1,18 @@
+"""Tiny classifiers for tests that need a second model without loading weights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from classifiers.base import LABELS, Classifier, Prediction
+
+
+class AlwaysOther(Classifier):
+    """Says every post is noise: a shadow that disagrees with every alert the primary raises."""
+
+    name = "always-other"
+    version = "1"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        scores = {label: (0.96 if label == "other" else 0.01) for label in LABELS}
+        return [Prediction("other", 0.96, dict(scores)) for _ in texts]
