@@ -144,7 +144,7 @@ def plot_confusions(result: dict[str, Any], path: Path) -> Path:
     sets = list(result["sets"].items())
     cols = min(3, max(1, len(sets)))
     rows = (len(sets) + cols - 1) // cols if sets else 1
-    fig = Figure(figsize=(4.6 * cols, 4.4 * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 4.6 * cols), 4.4 * rows + 0.8), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     image = None
@@ -172,7 +172,7 @@ def plot_confusions(result: dict[str, Any], path: Path) -> Path:
     if image is not None:
         fig.colorbar(image, ax=axes[: len(sets)].tolist(), shrink=0.8, label="share of the true label's posts")
     clf = result["classifier"]
-    fig.suptitle(f"{clf['name']} {clf['version']}: confusion matrices (rows: true, columns: predicted)")
+    fig.suptitle(f"{clf['name']} {clf['version']}\nconfusion matrices (rows: true label, columns: predicted)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path

@@ -27,7 +27,7 @@ from classifiers.base import Classifier
 
 from . import metrics
 from .config import Settings
-from .dedupe import is_duplicate
+from .dedupe import is_duplicate, remember
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
 from .records import Alert, Classified, Correction, DeadLetter, Event, ShadowDisagreement, isoformat, parse_instant
 from .routing import RoutingPolicy, route
@@ -142,14 +142,18 @@ def create_app(
 
     @app.agent(classified, name="route-posts")
     async def route_posts(stream: Any) -> None:
-        async for item in stream:
+        async for event in stream.events():
+            item = event.value
             try:
                 now = _now()
                 key = item.post.key
-                if is_duplicate(seen.get(key), now.timestamp(), settings.dedupe_retention_s):
+                origin = f"{event.message.partition}:{event.message.offset}"
+                previous = seen.get(key)
+                if is_duplicate(previous, origin, now.timestamp(), settings.dedupe_retention_s):
                     metrics.DUPLICATES.inc()
                     continue
-                seen[key] = now.timestamp()
+                if previous is None or previous.get("origin") != origin:
+                    seen[key] = remember(origin, now.timestamp())
                 alert = route(item.post, item.classification, policy, now)
                 if alert is None:
                     metrics.NOT_ALERTED.inc()
@@ -180,7 +184,7 @@ def create_app(
                     if sink is None:
                         raise DeliveryError(f"no sink configured for receiver {receiver!r}", retryable=False)
                     result, attempts = await deliver_with_retry(sink, payload)
-                except DeliveryError as exc:
+                except Exception as exc:  # a sink's bug is a failed delivery, not a dead worker
                     metrics.DELIVERIES.labels(receiver, "failed").inc()
                     await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {exc}", alert.dumps(), _now()))
                     await emit(alert.alert_id, "delivery_failed", {"receiver": receiver, "error": str(exc)})

@@ -205,7 +205,10 @@ def evaluate(
     try:
         sets = load_sets(data or [], real_dir or default_real_dir(), limit)
     except (ValueError, KeyError) as exc:  # a bad label, a line that is not JSON or has no text
-        err.print(f"[red]cannot read the data:[/red] {exc!r}")
+        from rich.markup import escape
+
+        reason = str(exc) if isinstance(exc, ValueError) else f"a line has no {exc} field"
+        err.print(f"[red]cannot read the data:[/red] {escape(reason)}")
         raise typer.Exit(2) from None
     with err.status(f"loading classifier {settings.classifier}"):
         try:
