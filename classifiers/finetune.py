@@ -45,6 +45,7 @@ class FinetuneConfig:
     real_per_epoch: int = 500
     max_length: int = 128
     seed: int = 13
+    quantize: bool = False
     version: str = "e5-small-lora-v1"
 
 
@@ -68,12 +69,77 @@ def _logits_for(model: Any, tokenizer: Any, head: Any, texts: list[str], max_len
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
 
 
+def validation_set(real_dir: Path | None, extra_train: list[Path], seed: int) -> tuple[list[Example], list[Example], list[Example]]:
+    """(brand posts to fit, real posts to sample from, validation set): fixed by text hashes and the seed."""
+    brand = brand_split("train")
+    for path in extra_train:
+        brand += read_jsonl(path, source="brand_posts")
+    real_all = real_split("train", real_dir)
+    val_mask = _validation_mask(brand)
+    real_val_mask = _validation_mask(real_all)
+    real_val = random.Random(seed).sample(
+        [e for e, v in zip(real_all, real_val_mask) if v], min(600, int(real_val_mask.sum()))
+    )
+    fit_brand = [e for e, v in zip(brand, val_mask) if not v]
+    real = [e for e, v in zip(real_all, real_val_mask) if not v]
+    return fit_brand, real, [e for e, v in zip(brand, val_mask) if v] + real_val
+
+
+def calibrate_and_score(
+    out_dir: Path, linear: LinearHead, val_set: list[Example], real_dir: Path | None, quantize: bool, console: Console
+) -> tuple[float, dict[str, Any]]:
+    """Score what ships: the adapter merged into the encoder, as E5HeadClassifier loads it.
+
+    Fits the temperature on the validation set, saves the head, and scores every held-out set.
+    """
+    from .e5_head import E5Encoder
+
+    encoder = E5Encoder(quantize=quantize, adapter_dir=out_dir / "adapter").load()
+    val_x = encoder.encode([e.text for e in val_set])
+    linear.temperature = fit_temperature(linear.logits(val_x), np.array([LABELS.index(e.label) for e in val_set]))
+    linear.save(out_dir)
+    tests = {"brand_posts": brand_split("test")}
+    real_test = real_split("test", real_dir)
+    for source in sorted({e.source for e in real_test}):
+        tests[source] = [e for e in real_test if e.source == source]
+    scores = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("scoring held-out sets", total=sum(len(v) for v in tests.values()))
+        for name, examples in tests.items():
+            if not examples:
+                continue
+            probs = linear.predict_proba(encoder.encode([e.text for e in examples]))
+            progress.advance(task, len(examples))
+            scores[name] = report(
+                [e.label for e in examples],
+                [LABELS[i] for i in probs.argmax(1)],
+                probs.max(1),
+                labels_of(examples),
+                [e.lang for e in examples] if name == "brand_posts" else None,
+            )
+    return linear.temperature, scores
+
+
+def rescore(out_dir: Path, real_dir: Path | None, quantize: bool, console: Console | None = None) -> dict[str, Any]:
+    """Re-calibrate and re-score a trained adapter and head (e.g. with or without int8), updating its card."""
+    console = console or Console(stderr=True)
+    card = json.loads((out_dir / "card.json").read_text())
+    seed = int(card.get("config", {}).get("seed", 13))
+    _, _, val_set = validation_set(real_dir, [], seed)
+    temperature, scores = calibrate_and_score(out_dir, LinearHead.load(out_dir), val_set, real_dir, quantize, console)
+    card.update({"quantize": quantize, "temperature": round(temperature, 4), "scores": scores})
+    card.setdefault("config", {})["quantize"] = quantize
+    (out_dir / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "card.md").write_text(render_card(card))
+    return card
+
+
 def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
 
-    from .e5_head import E5Encoder
     from .encoder import resolve_encoder
 
     console = console or Console(stderr=True)
@@ -81,19 +147,7 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
 
-    brand = brand_split("train")
-    for path in config.extra_train:
-        brand += read_jsonl(path, source="brand_posts")
-    real_all = real_split("train", config.real_dir)
-    val_mask = _validation_mask(brand)
-    fit_brand = [e for e, v in zip(brand, val_mask) if not v]
-    val_brand = [e for e, v in zip(brand, val_mask) if v]
-    real_val_mask = _validation_mask(real_all)
-    real = [e for e, v in zip(real_all, real_val_mask) if not v]
-    real_val = random.Random(config.seed).sample(
-        [e for e, v in zip(real_all, real_val_mask) if v], min(600, int(real_val_mask.sum()))
-    )
-    val_set = val_brand + real_val
+    fit_brand, real, val_set = validation_set(config.real_dir, config.extra_train, config.seed)
 
     path = resolve_encoder()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -157,49 +211,26 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
     model.save_pretrained(config.out_dir / "adapter")
     linear = LinearHead(LABELS, best["head_w"].astype(np.float32), best["head_b"].astype(np.float32))
 
-    # Score what ships: the adapter merged into the encoder, int8-quantised, as E5HeadClassifier loads it.
-    encoder = E5Encoder(quantize=True, adapter_dir=config.out_dir / "adapter").load()
-    val_x = encoder.encode([e.text for e in val_set])
-    linear.temperature = fit_temperature(linear.logits(val_x), np.array([LABELS.index(e.label) for e in val_set]))
     linear.save(config.out_dir)
-
-    tests = {"brand_posts": brand_split("test")}
-    real_test = real_split("test", config.real_dir)
-    for source in sorted({e.source for e in real_test}):
-        tests[source] = [e for e in real_test if e.source == source]
-    scores = {}
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("scoring held-out sets", total=sum(len(v) for v in tests.values()))
-        for name, examples in tests.items():
-            if not examples:
-                continue
-            probs = linear.predict_proba(encoder.encode([e.text for e in examples]))
-            progress.advance(task, len(examples))
-            scores[name] = report(
-                [e.label for e in examples],
-                [LABELS[i] for i in probs.argmax(1)],
-                probs.max(1),
-                labels_of(examples),
-                [e.lang for e in examples] if name == "brand_posts" else None,
-            )
+    temperature, scores = calibrate_and_score(config.out_dir, linear, val_set, config.real_dir, config.quantize, console)
     card = {
         "version": config.version,
         "encoder": "intfloat/multilingual-e5-small",
-        "quantize": True,
+        "quantize": config.quantize,
         "head": (
             f"LoRA rank {config.rank} (alpha {config.alpha}) on attention query/value, {adapter_params:,} parameters, "
-            "trained jointly with a linear head on L2-normalised mean-pooled embeddings; adapter merged and the "
-            "encoder int8-quantised at load; temperature-scaled"
+            "trained jointly with a linear head on L2-normalised mean-pooled embeddings; adapter merged into the "
+            "encoder at load; temperature-scaled"
         ),
         "C": None,
         "real_weight": config.real_weight,
-        "temperature": round(linear.temperature, 4),
+        "temperature": round(temperature, 4),
         "best_epoch": best["epoch"],
         "history": history,
         "train": {
             "brand_posts": len(fit_brand),
             "real": f"{config.real_per_epoch} sampled per epoch from {len(real)}",
-            "languages": sorted({e.lang for e in brand}),
+            "languages": sorted({e.lang for e in fit_brand}),
         },
         "split": (
             "brand_posts: *_train.jsonl trained (minus a fixed 20% by text hash used to pick the epoch and fit the "

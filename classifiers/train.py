@@ -32,7 +32,7 @@ class TrainConfig:
     out_dir: Path
     real_dir: Path | None
     extra_train: list[Path] = field(default_factory=list)
-    quantize: bool = True
+    quantize: bool = False
     c_grid: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     real_weight_grid: tuple[float, ...] = (0.0, 0.05, 0.15, 0.3)
     version: str = "e5-small-v1"

@@ -229,7 +229,7 @@ def train(
     real_dir: Optional[Path] = typer.Option(None, help="Real labelled posts (default: ../shared/data/real when present)."),
     extra: list[Path] = typer.Option([], help="More JSONL training files (text, label, lang)."),
     force: bool = typer.Option(False, help="Overwrite the shipped head."),
-    fp32: bool = typer.Option(False, help="Train on fp32 embeddings instead of int8."),
+    int8: bool = typer.Option(False, help="Train on int8-quantised embeddings (faster, but batch-dependent scores)."),
     lora: bool = typer.Option(False, help="Fine-tune a LoRA adapter on the encoder jointly with the head."),
     epochs: int = typer.Option(6, min=1, help="Epochs of LoRA fine-tuning."),
 ) -> None:
@@ -248,11 +248,11 @@ def train(
     if lora:
         from classifiers.finetune import FinetuneConfig, finetune
 
-        finetune(FinetuneConfig(out_dir=target, real_dir=real, extra_train=list(extra), epochs=epochs), err)
+        finetune(FinetuneConfig(out_dir=target, real_dir=real, extra_train=list(extra), epochs=epochs, quantize=int8), err)
     else:
         run_training(
             TrainConfig(
-                out_dir=target, real_dir=real, extra_train=list(extra), quantize=not fp32, cache_dir=Path(".pot/cache")
+                out_dir=target, real_dir=real, extra_train=list(extra), quantize=int8, cache_dir=Path(".pot/cache")
             ),
             err,
         )
