@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from streams.routing import human_duration
+
 from .base import Delivered, Sink
 from .text import clean_control, truncate
 
@@ -27,7 +29,7 @@ def render(alert: dict[str, Any]) -> Panel:
     body = Text()
     body.append(f"{cls['label'].upper()} ", style=f"bold {colour}")
     body.append(f"{alert['priority']}  confidence {cls['confidence']:.2f}  ")
-    body.append(f"window {alert['window_s'] // 60} min, reply by {alert['deadline']}\n", style="bold")
+    body.append(f"window {human_duration(alert['window_s'])}, reply by {alert['deadline']}\n", style="bold")
     handle = clean_control(author.get("handle") or author["id"])
     body.append(f"{handle} ({author.get('followers', 0)} followers{', verified' if author.get('verified') else ''})")
     body.append(f"  on {clean_control(post['platform'])}  lang {cls.get('lang') or post.get('lang') or '?'}\n")

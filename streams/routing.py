@@ -27,7 +27,12 @@ class RoutingPolicy:
     uncertain_below: float = 0.5
 
 
-def _human(seconds: int) -> str:
+def human_duration(seconds: int) -> str:
+    """A window as a support lead says it.
+
+    >>> human_duration(3600), human_duration(86400), human_duration(900)
+    ('1 h', '1 day', '15 min')
+    """
     if seconds % 86400 == 0:
         days = seconds // 86400
         return f"{days} day" + ("s" if days != 1 else "")
@@ -57,7 +62,7 @@ def route(post: Post, classification: Classification, policy: RoutingPolicy, now
     created = parse_instant(post.created_at)
     deadline = created + timedelta(seconds=window_s)
     reasons = [
-        f"{label}: {_human(window_s)} response window (policy for {label} posts)",
+        f"{label}: {human_duration(window_s)} response window (policy for {label} posts)",
         f"classified {label} with confidence {classification.confidence:.2f} by {classification.model}",
     ]
     if classification.confidence < policy.uncertain_below:
