@@ -76,6 +76,8 @@ async def post(client: httpx.AsyncClient, url: str, what: str, **kwargs: Any) ->
         error = DeliveryError(f"{what}: {type(exc).__name__} (timed out)", retryable=True)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         error = DeliveryError(f"{what}: {type(exc).__name__} (bad URL)", retryable=False)
+    except httpx.ConnectError as exc:
+        error = DeliveryError(f"{what}: {type(exc).__name__} (cannot connect)", retryable=True)
     except httpx.HTTPError as exc:
         error = DeliveryError(f"{what}: {type(exc).__name__}", retryable=True)
     raise error from None

@@ -29,6 +29,11 @@ async def deliver_with_retry(
                 raise
             delay = min(max_delay_s, base_delay_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
             if exc.retry_after_s is not None:
+                if exc.retry_after_s > max_delay_s:
+                    raise DeliveryError(
+                        f"{exc} (receiver asked to wait {exc.retry_after_s:g} s, over the {max_delay_s:g} s limit)",
+                        retryable=False,
+                    ) from None
                 delay = max(delay, exc.retry_after_s)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")

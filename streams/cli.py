@@ -60,10 +60,15 @@ def run(
     from .app import TOPICS, create_app
     from .broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
     from .replay import replay_task
-    from sinks import ConsoleSink, JsonlSink
+    from sinks.registry import build_sinks
 
     settings = _settings(broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sinks = build_sinks(settings.receivers, alerts_path=settings.alerts_path)
+    except ValueError as exc:
+        err.print(f"[red]receiver configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
     replay_path = _sample_file() if replay == "sample" else (Path(replay) if replay else None)
     if replay_path is not None and not replay_path.is_file():
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
@@ -104,11 +109,6 @@ def run(
             embedded.stop()
         raise typer.Exit(3) from None
 
-    sinks: dict[str, Any] = {}
-    if "console" in settings.receivers:
-        sinks["console"] = ConsoleSink()
-    if "jsonl" in settings.receivers:
-        sinks["jsonl"] = JsonlSink(settings.alerts_path)
     app = create_app(settings, model, sinks, shadow_model)
     if replay_path is not None:
         app.task(replay_task(app, replay_path, replay_pace))

@@ -44,7 +44,6 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="Alert log, faust table state.")
     alerts_file: Path | None = Field(default=None, description="JSONL alert log; default data_dir/alerts.jsonl.")
-    console: bool = Field(default=True, description="Print alerts on the terminal.")
     receivers: list[str] = Field(default_factory=lambda: ["console", "jsonl"])
 
     classifier: str = Field(default="e5-head", description="Classifier name (entry point).")

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Write the Grafana dashboards of points-of-truth as JSON into ``dashboards/`` beside this file.
+
+    python deploy/grafana/build_dashboards.py          # (re)write the JSON files
+    python deploy/grafana/build_dashboards.py --check  # exit 1 if the committed JSON is out of date
+
+Only the metrics of ``streams/metrics.py`` (``pot_*``) and ``up`` are used. Counters are summed
+``by`` their labels, so several workers add up. Panels use ``$__rate_interval`` for rates and
+``$__range`` for "in the selected time range" totals; the provisioned data source sets
+``timeInterval`` to the scrape interval so that ``$__rate_interval`` always spans several scrapes.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "dashboards"
+DS = {"type": "prometheus", "uid": "${datasource}"}
+JOB = 'job="points-of-truth"'
+RI = "$__rate_interval"
+RANGE = "$__range"
+
+
+def q(expr: str, legend: str = "", instant: bool = False) -> dict[str, Any]:
+    """One query target (refIds are set by the panel)."""
+    target: dict[str, Any] = {"datasource": DS, "expr": expr, "legendFormat": legend or "__auto", "range": not instant}
+    if instant:
+        target["instant"] = True
+    return target
+
+
+def quantiles(metric: str, legend_prefix: str = "") -> list[dict[str, Any]]:
+    """p50, p90 and p99 of a histogram over all workers, plus the mean."""
+    targets = [
+        q(f"histogram_quantile({p}, sum by (le) (rate({metric}_bucket[{RI}])))", f"{legend_prefix}p{int(p * 100)}")
+        for p in (0.5, 0.9, 0.99)
+    ]
+    targets.append(q(f"sum(rate({metric}_sum[{RI}])) / sum(rate({metric}_count[{RI}]))", f"{legend_prefix}mean"))
+    return targets
+
+
+def panel(kind: str, title: str, targets: list[dict[str, Any]], description: str, w: int = 12, h: int = 8,
+          unit: str = "short", stack: bool = False, bars: bool = False, thresholds: list[tuple[float, str]] | None = None,
+          min_: float | None = 0, max_: float | None = None, base: str = "green",
+          right_axis: dict[str, str] | None = None) -> dict[str, Any]:
+    """A panel; ``right_axis`` maps series names (legends) to the unit they get on a right-hand axis."""
+    for i, target in enumerate(targets):
+        target["refId"] = chr(ord("A") + i)
+    defaults: dict[str, Any] = {"unit": unit}
+    if min_ is not None:
+        defaults["min"] = min_
+    if max_ is not None:
+        defaults["max"] = max_
+    steps = [{"color": base, "value": None}] + [{"color": c, "value": v} for v, c in (thresholds or [])]
+    defaults["thresholds"] = {"mode": "absolute", "steps": steps}
+    options: dict[str, Any]
+    if kind == "timeseries":
+        defaults["custom"] = {
+            "drawStyle": "bars" if bars else "line",
+            "lineWidth": 1,
+            "fillOpacity": 60 if bars else 10,
+            "showPoints": "never",
+            "spanNulls": False,
+            "stacking": {"mode": "normal" if stack else "none", "group": "A"},
+            "thresholdsStyle": {"mode": "dashed" if thresholds else "off"},
+        }
+        options = {
+            "legend": {"displayMode": "table", "placement": "right" if w >= 12 else "bottom", "showLegend": True,
+                       "calcs": ["mean", "max", "lastNotNull"]},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        }
+    elif kind == "stat":
+        options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                   "colorMode": "value", "graphMode": "none", "textMode": "auto", "justifyMode": "auto",
+                   "orientation": "auto"}
+    elif kind == "bargauge":
+        options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                   "displayMode": "basic", "orientation": "horizontal", "showUnfilled": True}
+    elif kind == "table":
+        options = {"showHeader": True, "cellHeight": "sm", "sortBy": [{"displayName": "Value", "desc": True}]}
+    else:
+        raise ValueError(kind)
+    result: dict[str, Any] = {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "targets": targets,
+        "fieldConfig": {"defaults": defaults, "overrides": [
+            {"matcher": {"id": "byName", "options": name},
+             "properties": [{"id": "unit", "value": axis_unit}, {"id": "custom.axisPlacement", "value": "right"}]}
+            for name, axis_unit in (right_axis or {}).items()
+        ]},
+        "options": options,
+        "gridPos": {"w": w, "h": h},
+    }
+    if kind == "table":
+        result["transformations"] = [
+            {"id": "labelsToFields", "options": {"mode": "columns"}},
+            {"id": "organize", "options": {"excludeByName": {"Time": True}}},
+        ]
+    return result
+
+
+def row(title: str) -> dict[str, Any]:
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": {"w": 24, "h": 1}}
+
+
+def layout(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every panel an id and a place on the 24-column grid, left to right, top to bottom."""
+    x = y = row_h = 0
+    for index, item in enumerate(items, start=1):
+        w, h = item["gridPos"]["w"], item["gridPos"]["h"]
+        if item["type"] == "row" or x + w > 24:
+            x, y, row_h = 0, y + row_h, 0
+        item["id"] = index
+        item["gridPos"] = {"h": h, "w": w, "x": x, "y": y}
+        x += w
+        row_h = max(row_h, h)
+        if item["type"] == "row":
+            x, y, row_h = 0, y + h, 0
+    return items
+
+
+def dashboard(uid: str, title: str, description: str, items: list[dict[str, Any]], other: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["points-of-truth"],
+        "timezone": "browser",
+        "editable": True,
+        "graphTooltip": 1,
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "annotations": {"list": [{
+            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+            "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard",
+        }]},
+        "templating": {"list": [{
+            "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+            "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1, "regex": "",
+        }]},
+        "links": [{"title": other[1], "type": "link", "url": f"/d/{other[0]}", "icon": "dashboard", "targetBlank": False}],
+        "panels": layout(items),
+    }
+
+
+def pipeline_health() -> dict[str, Any]:
+    items = [
+        row("Workers"),
+        panel("stat", "Workers up", [q(f"count(up{{{JOB}}} == 1) or vector(0)", "workers", instant=True)],
+              "Workers that answered their last scrape. Alert PotWorkerDown / PotNoWorkerUp.", w=4, h=4,
+              base="red", thresholds=[(1, "green")]),
+        panel("stat", "Workers down", [q(f"count(up{{{JOB}}} == 0) or vector(0)", "down", instant=True)],
+              "Scrape targets of job points-of-truth that did not answer.", w=4, h=4, thresholds=[(1, "red")]),
+        panel("stat", "Posts read (range)", [q(f'sum(increase(pot_posts_received_total{{source="kafka"}}[{RANGE}]))', "posts", instant=True)],
+              "Posts read from the pot.posts topic in the selected time range, valid or not.", w=4, h=4),
+        panel("stat", "Posts classified (range)", [q(f"sum(increase(pot_posts_classified_total[{RANGE}]))", "classified", instant=True)],
+              "Posts the classifier labelled in the selected time range.", w=4, h=4),
+        panel("stat", "Dead letters (range)", [q(f"sum(increase(pot_dead_letters_total[{RANGE}]))", "dead letters", instant=True)],
+              "Records sent to pot.dlq in the selected time range. Alert PotDeadLetters.", w=4, h=4,
+              thresholds=[(1, "orange")]),
+        panel("stat", "Failed deliveries (range)",
+              [q(f'sum(increase(pot_deliveries_total{{outcome="failed"}}[{RANGE}]))', "failed", instant=True)],
+              "Alert deliveries that failed after all retries. Alert PotSinkFailing.", w=4, h=4, thresholds=[(1, "red")]),
+
+        row("Throughput"),
+        panel("timeseries", "Posts in and out",
+              [q(f"sum by (source) (rate(pot_posts_received_total[{RI}]))", "received ({{source}})"),
+               q(f"sum(rate(pot_posts_classified_total[{RI}]))", "classified"),
+               q(f"sum(rate(pot_posts_rejected_total[{RI}]))", "rejected")],
+              "Posts per second over all workers. A post sent to POST /posts is counted under source=http when the API "
+              "takes it and again under source=kafka when a worker reads it from pot.posts; source=kafka is every post "
+              "that entered the pipeline.", unit="ops"),
+        panel("timeseries", "Classified per worker", [q(f"sum by (instance) (rate(pot_posts_classified_total[{RI}]))", "{{instance}}")],
+              "Posts per second classified by each worker: uneven lines mean uneven partition assignment "
+              "(or more workers than partitions of pot.posts).", unit="ops", stack=True),
+
+        row("Classifier"),
+        panel("timeseries", "Classify batch size", quantiles("pot_classify_batch_size"),
+              "Texts per classifier call (POT_BATCH_SIZE is the upper bound). Small batches under load mean the "
+              "worker is waiting for posts, not for the model.", w=12),
+        panel("timeseries", "Classify call duration", quantiles("pot_classify_duration_seconds"),
+              "Wall time of one classifier call (one batch).", unit="s", w=12),
+
+        row("Latency"),
+        panel("timeseries", "Post to alert delivered", quantiles("pot_post_to_alert_seconds"),
+              "From a post's arrival at the monitor to its alert's delivery to a sink. The histogram's largest "
+              "finite bucket is 60 s: quantiles above it read as 60 s.", unit="s", w=24, thresholds=[(60, "red")]),
+
+        row("Failures"),
+        panel("timeseries", "Dead letters by stage", [q(f"sum by (stage) (increase(pot_dead_letters_total[{RI}]))", "{{stage}}")],
+              "Records sent to pot.dlq, by the stage that gave up: validate (bad input), classify (model error), "
+              "route, deliver (sink gave up).", w=8, bars=True, stack=True),
+        panel("timeseries", "Rejected by reason", [q(f"sum by (reason) (increase(pot_posts_rejected_total[{RI}]))", "{{reason}}")],
+              "Posts rejected by validation, by reason code. Alert PotPostsRejectedSpike.", w=8, bars=True, stack=True),
+        panel("timeseries", "Deliveries by sink and outcome",
+              [q(f"sum by (sink, outcome) (rate(pot_deliveries_total[{RI}]))", "{{sink}} {{outcome}}")],
+              "Alert deliveries per second that ended, by sink and outcome (delivered, failed after retries, "
+              "skipped_duplicate on replay).", w=8, unit="ops"),
+    ]
+    return dashboard("pot-pipeline-health", "points-of-truth / Pipeline health",
+                     "Is the monitor keeping up: workers, throughput, classifier batches, latency, failures.",
+                     items, ("pot-support-desk", "Support desk"))
+
+
+def support_desk() -> dict[str, Any]:
+    not_alerted = f"sum(increase(pot_posts_not_alerted_total[{RANGE}]))"
+    raised = f"sum(increase(pot_alerts_raised_total[{RANGE}]))"
+    items = [
+        row("Alerts"),
+        panel("stat", "Alerts raised (range) by priority",
+              [q(f"sum by (priority) (increase(pot_alerts_raised_total[{RANGE}]))", "{{priority}}", instant=True)],
+              "Alerts raised in the selected time range. P1: complaint with a window of 15 min or less; P2: other "
+              "complaints; P3: questions; P4: suggestions and praise.", w=12, h=5),
+        panel("stat", "Other / no alert (range)", [q(f"{not_alerted} / ({not_alerted} + {raised})", "no alert", instant=True)],
+              "Share of routed posts labelled other (noise: counted, no alert) in the selected time range.",
+              w=6, h=5, unit="percentunit", max_=1),
+        panel("stat", "Duplicates skipped (range)", [q(f"sum(increase(pot_posts_duplicate_total[{RANGE}]))", "duplicates", instant=True)],
+              "Posts seen again within the dedupe window (POT_DEDUPE_RETENTION_S): no second alert.", w=6, h=5),
+        panel("timeseries", "Alerts per hour by label",
+              [q(f"sum by (label) (rate(pot_alerts_raised_total[{RI}])) * 3600", "{{label}}")],
+              "Alerts raised per hour, by the classifier's label.", stack=True),
+        panel("timeseries", "Alerts per hour by priority",
+              [q(f"sum by (priority) (rate(pot_alerts_raised_total[{RI}])) * 3600", "{{priority}}")],
+              "Alerts raised per hour, by priority.", stack=True),
+        panel("table", "Alerts by label and priority (range)",
+              [q(f"sum by (label, priority) (increase(pot_alerts_raised_total[{RANGE}]))", "", instant=True)],
+              "Alerts raised in the selected time range, one row per label and priority.", w=12),
+        panel("timeseries", "Other (no alert) share",
+              [q(f"sum(rate(pot_posts_not_alerted_total[{RI}])) / (sum(rate(pot_posts_not_alerted_total[{RI}])) "
+                 f"+ sum(rate(pot_alerts_raised_total[{RI}])))", "other share")],
+              "Share of routed posts labelled other (noise: counted, no alert).", w=6, unit="percentunit", max_=1),
+        panel("timeseries", "Duplicates skipped per hour",
+              [q(f"sum(rate(pot_posts_duplicate_total[{RI}])) * 3600", "duplicates")],
+              "Posts seen again within the dedupe window, per hour: replays after a crash, or producers sending twice.",
+              w=6),
+
+        row("Labels and model quality"),
+        panel("timeseries", "Classified by label (share)",
+              [q(f"sum by (label) (rate(pot_posts_classified_total[{RI}])) / ignoring (label) group_left "
+                 f"sum(rate(pot_posts_classified_total[{RI}]))", "{{label}}")],
+              "Share of classified posts per label, over all workers and models.", unit="percentunit", stack=True, max_=1),
+        panel("timeseries", "Shadow disagreement rate",
+              [q(f"sum(rate(pot_shadow_disagreements_total[{RI}])) / sum(rate(pot_shadow_compared_total[{RI}]))", "disagreement"),
+               q(f"sum(rate(pot_shadow_errors_total[{RI}])) * 3600", "shadow errors per hour")],
+              "Share of posts on which the shadow classifier (POT_SHADOW_CLASSIFIER) gave another label than the "
+              "primary; empty when no shadow runs. Alert PotShadowDisagreementHigh above 20% over an hour.",
+              unit="percentunit", thresholds=[(0.2, "orange")], right_axis={"shadow errors per hour": "short"}),
+        panel("table", "Shadow disagreements",
+              [q(f"sum by (primary_label, shadow_label) (increase(pot_shadow_disagreements_total[{RANGE}]))", "", instant=True)],
+              "Posts on which the two classifiers disagreed in the selected time range, by primary and shadow label. "
+              "The posts themselves are on the pot.shadow topic.", w=12),
+        panel("bargauge", "Corrections by label (range)",
+              [q(f"sum by (label) (increase(pot_corrections_total[{RANGE}]))", "{{label}}", instant=True)],
+              "Label corrections received (POST /corrections) in the selected time range, by the right label: "
+              "training data for the next head.", w=6),
+        panel("timeseries", "Corrections per hour by label",
+              [q(f"sum by (label) (rate(pot_corrections_total[{RI}])) * 3600", "{{label}}")],
+              "Label corrections received per hour, by the right label.", w=6, stack=True),
+    ]
+    return dashboard("pot-support-desk", "points-of-truth / Support desk",
+                     "What customers are telling us: alerts by label and priority, noise, duplicates, model quality.",
+                     items, ("pot-pipeline-health", "Pipeline health"))
+
+
+DASHBOARDS = {"pipeline-health.json": pipeline_health, "support-desk.json": support_desk}
+
+
+def render() -> dict[str, str]:
+    return {name: json.dumps(build(), indent=2, ensure_ascii=False) + "\n" for name, build in DASHBOARDS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a committed dashboard differs from the builder's")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = OUT / name
+        if args.check:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            OUT.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python {Path(__file__).as_posix()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

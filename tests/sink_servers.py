@@ -1,0 +1,216 @@
+"""Real local servers for the sink tests: a Slack look-alike, a signed-webhook receiver, an SMTP server.
+
+The HTTP servers are aiohttp apps served inside the test's own event loop
+(tests run coroutines with ``asyncio.run``); the SMTP server is aiosmtpd's
+threaded controller on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import copy
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
+
+from sinks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+
+HOSTILE_TEXT = "<!channel> <@U123> <https://evil|click> & stuff <script>alert(1)</script>"
+HOSTILE_HANDLE = "mallory\r\nBcc: victim@example.com <!here>"
+
+Reply = Callable[[], web.StreamResponse]
+
+
+def make_alert(**post_overrides: Any) -> dict[str, Any]:
+    """An alert in the JSON form sinks receive (``json.loads(alert.dumps())``)."""
+    post: dict[str, Any] = {
+        "id": "1790000000000000001", "platform": "x", "text": "why is my parcel 2 weeks late??",
+        "created_at": "2024-05-01T12:00:00Z",
+        "author": {"id": "u-42", "handle": "@parcel_pete", "followers": 15200, "verified": False},
+        "url": "https://x.com/parcel_pete/status/1790000000000000001", "lang": "en", "in_reply_to": None,
+        "brand": "acme", "metadata": None, "received_at": "2024-05-01T12:00:01Z",
+    }
+    post.update(copy.deepcopy(post_overrides))
+    return {
+        "alert_id": "al-0123456789abcdef01234567",
+        "post": post,
+        "classification": {"label": "complaint", "confidence": 0.91,
+                           "scores": {"complaint": 0.91, "question": 0.05, "praise": 0.02, "suggestion": 0.01, "other": 0.01},
+                           "lang": "en", "model": "e5-head", "model_version": "e5-small-v1"},
+        "window_s": 3600, "deadline": "2024-05-01T13:00:00Z", "priority": "P1",
+        "reasons": ["complaint, confidence 0.91", "author has 15200 followers"],
+        "receivers": ["slack"], "raised_at": "2024-05-01T12:00:05Z",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app on a free loopback port (no access log: it would print webhook paths)."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class Seen:
+    at: float
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeSlack:
+    """Slack's documented behaviour: Bearer auth, ``ok``/``error`` bodies on HTTP 200, 429 with Retry-After.
+
+    ``script`` holds replies to give (in order) before behaving normally.
+    """
+
+    token: str
+    channel: str = "C0ALERTS"
+    webhook_path: str = "/services/T000/B000/hooksecret"
+    script: list[Reply] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/chat.postMessage", self._post_message)
+        app.router.add_post(self.webhook_path, self._webhook)
+        return app
+
+    async def _record(self, request: web.Request) -> Seen:
+        seen = Seen(time.monotonic(), dict(request.headers), await request.read())
+        self.seen.append(seen)
+        return seen
+
+    async def _post_message(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if self.script:
+            return self.script.pop(0)()
+        body = await request.json()
+        auth = request.headers.get("Authorization")
+        if auth is None:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if auth != f"Bearer {self.token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if body.get("channel") != self.channel:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        ts = f"1714568400.{len(self.seen):06d}"
+        return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "message": {"text": body.get("text")}})
+
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        if self.script:
+            return self.script.pop(0)()
+        return web.Response(text="ok")
+
+
+def slack_error(error: str, status: int = 200, retry_after: str | None = None) -> Reply:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return lambda: web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+
+
+def plain(status: int, text: str = "", retry_after: str | None = None) -> Reply:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return lambda: web.Response(status=status, text=text, headers=headers)
+
+
+@dataclass
+class SignedReceiver:
+    """A webhook receiver that checks signatures with :func:`sinks.webhook.verify_signature`."""
+
+    secret: str
+    script: list[Reply] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    verified: list[bool] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/hooks/pot", self._receive)
+        return app
+
+    async def _receive(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.seen.append(Seen(time.monotonic(), dict(request.headers), body))
+        ok = verify_signature(self.secret, request.headers.get(TIMESTAMP_HEADER, ""), body,
+                              request.headers.get(SIGNATURE_HEADER, ""), now=time.time())
+        self.verified.append(ok)
+        if self.script:
+            return self.script.pop(0)()
+        return web.Response(status=204 if ok else 401)
+
+
+class Mailbox:
+    """aiosmtpd handler that keeps what it receives, or answers with a scripted SMTP code."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.data_reply: str | None = None
+        self.rcpt_reply: str | None = None
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def password_check(user: str, password: str) -> Callable[..., AuthResult]:
+    def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
+@contextmanager
+def smtp_server(handler: Mailbox, **smtp_options: Any) -> Iterator[tuple[str, int]]:
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **smtp_options)
+    controller.start()
+    try:
+        yield "127.0.0.1", controller.port
+    finally:
+        controller.stop()
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext] | None:
+    """(server context, client context trusting it) for 127.0.0.1, or ``None`` when openssl is missing."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True, timeout=30,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    return server, ssl.create_default_context(cafile=str(cert))

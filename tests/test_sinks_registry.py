@@ -1,0 +1,82 @@
+"""Building sinks from ``settings.receivers`` and ``POT_*`` variables; misconfiguration fails loudly, secrets stay unprinted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sinks import ConsoleSink, JsonlSink
+from sinks.email import EmailSink
+from sinks.registry import build_sinks
+from sinks.slack import SlackSink
+from sinks.webhook import WebhookSink
+
+ALERTS = Path("var/alerts.jsonl")
+TOKEN = "xoxb-registry-secret-token"
+HOOK = "https://hooks.slack.com/services/T0/B0/registrysecret"
+EMAIL = {"POT_SMTP_HOST": "smtp.acme.example", "POT_EMAIL_FROM": "pot@acme.example", "POT_EMAIL_TO": "a@acme.example, b@acme.example"}
+
+
+def test_builds_every_known_kind() -> None:
+    env = {"POT_SLACK_BOT_TOKEN": TOKEN, "POT_SLACK_CHANNEL": "C0ALERTS",
+           "POT_WEBHOOK_URL": "https://hooks.acme.example/pot", "POT_WEBHOOK_SECRET": "whsec", **EMAIL}
+    sinks = build_sinks(["console", "jsonl", "slack", "webhook", "email", "slack"], env, alerts_path=ALERTS)
+    assert list(sinks) == ["console", "jsonl", "slack", "webhook", "email"]
+    assert isinstance(sinks["console"], ConsoleSink) and isinstance(sinks["jsonl"], JsonlSink)
+    assert isinstance(sinks["slack"], SlackSink) and sinks["slack"].channel == "C0ALERTS"
+    assert isinstance(sinks["webhook"], WebhookSink)
+    mail = sinks["email"]
+    assert isinstance(mail, EmailSink) and mail.recipients == ["a@acme.example", "b@acme.example"]
+    assert (mail.tls, mail.port) == ("starttls", 587)
+    assert TOKEN not in repr(sinks["slack"]) and "whsec" not in repr(sinks["webhook"])
+
+
+def test_slack_webhook_mode_and_email_port_defaults() -> None:
+    slack = build_sinks(["slack"], {"POT_SLACK_WEBHOOK_URL": HOOK}, alerts_path=ALERTS)["slack"]
+    assert isinstance(slack, SlackSink) and "registrysecret" not in repr(slack)
+    mail = build_sinks(["email"], {**EMAIL, "POT_SMTP_TLS": "tls"}, alerts_path=ALERTS)["email"]
+    assert isinstance(mail, EmailSink) and mail.port == 465
+    mail = build_sinks(["email"], {**EMAIL, "POT_SMTP_TLS": "none", "POT_SMTP_PORT": "2525"}, alerts_path=ALERTS)["email"]
+    assert isinstance(mail, EmailSink) and mail.port == 2525
+
+
+@pytest.mark.parametrize(
+    ("names", "env", "expected"),
+    [
+        (["slack"], {}, "POT_SLACK_BOT_TOKEN and POT_SLACK_CHANNEL, or POT_SLACK_WEBHOOK_URL"),
+        (["slack"], {"POT_SLACK_BOT_TOKEN": TOKEN}, "POT_SLACK_CHANNEL"),
+        (["slack"], {"POT_SLACK_WEBHOOK_URL": "ftp://" + HOOK[8:]}, "POT_SLACK_WEBHOOK_URL must be an http(s) URL"),
+        (["webhook"], {"POT_WEBHOOK_URL": "https://hooks.acme.example/pot"}, "POT_WEBHOOK_SECRET"),
+        (["webhook"], {"POT_WEBHOOK_SECRET": "whsec", "POT_WEBHOOK_URL": " "}, "POT_WEBHOOK_URL"),
+        (["email"], {"POT_SMTP_HOST": "smtp.acme.example"}, "POT_EMAIL_FROM, POT_EMAIL_TO"),
+        (["email"], {**EMAIL, "POT_SMTP_USER": "pot"}, "POT_SMTP_PASSWORD"),
+        (["email"], {**EMAIL, "POT_SMTP_TLS": "ssl3"}, "POT_SMTP_TLS must be one of"),
+        (["email"], {**EMAIL, "POT_SMTP_PORT": "smtp"}, "POT_SMTP_PORT"),
+        (["email"], {**EMAIL, "POT_SMTP_TLS": "none", "POT_SMTP_USER": "pot", "POT_SMTP_PASSWORD": "pw-secret"}, "unencrypted"),
+        (["pager"], {}, "unknown receivers ['pager']"),
+    ],
+)
+def test_misconfiguration_names_the_variables_never_their_values(names: list[str], env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        build_sinks(names, env, alerts_path=ALERTS)
+    message = str(caught.value)
+    assert expected in message
+    for value in env.values():
+        if value.strip() and not value.startswith("smtp.") and value not in ("pot", "ssl3", "smtp"):
+            assert value not in message
+
+
+def test_http_sinks_create_their_client_on_start_and_close_it() -> None:
+    async def scenario() -> None:
+        for sink in build_sinks(["slack", "webhook"], {"POT_SLACK_WEBHOOK_URL": HOOK, "POT_WEBHOOK_URL": "https://h.example/p",
+                                                       "POT_WEBHOOK_SECRET": "whsec"}, alerts_path=ALERTS).values():
+            assert sink._client is None  # type: ignore[attr-defined]
+            await sink.start()
+            client = sink._client  # type: ignore[attr-defined]
+            assert client is not None and not client.is_closed
+            await sink.close()
+            assert client.is_closed and sink._client is None  # type: ignore[attr-defined]
+
+    asyncio.run(scenario())

@@ -1,0 +1,205 @@
+"""The Slack sink against a local server that behaves like Slack's Web API and incoming webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import pytest
+
+from sinks.base import DeliveryError
+from sinks.notify import deliver_with_retry
+from sinks.slack import SlackSink
+from sinks.slack_blocks import build_message
+from tests.sink_servers import HOSTILE_HANDLE, HOSTILE_TEXT, FakeSlack, free_port, make_alert, plain, serve, slack_error
+
+TOKEN = "xoxb-test-1111-2222-tokenvalue"
+
+
+def web_api(fake: FakeSlack, base: str, **kwargs: object) -> SlackSink:
+    return SlackSink(token=fake.token, channel=fake.channel, api_url=f"{base}/api", **kwargs)  # type: ignore[arg-type]
+
+
+def test_posts_blocks_with_the_bearer_token_and_returns_ts() -> None:
+    async def scenario() -> None:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            await sink.start()
+            result = await sink.deliver(make_alert())
+            await sink.close()
+        assert result.ref == "1714568400.000001"
+        (seen,) = fake.seen
+        assert seen.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert seen.headers["Content-Type"].startswith("application/json")
+        body = json.loads(seen.body)
+        assert body["channel"] == "C0ALERTS" and body["unfurl_links"] is False
+        assert "COMPLAINT" in body["text"] and body["blocks"][0]["type"] == "header"
+        assert "P1" in body["blocks"][0]["text"]["text"]
+
+    asyncio.run(scenario())
+
+
+def test_waits_the_retry_after_of_a_429_then_succeeds() -> None:
+    async def scenario() -> None:
+        fake = FakeSlack(TOKEN, script=[slack_error("ratelimited", status=429, retry_after="1")])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            result, attempts = await deliver_with_retry(sink, make_alert(), base_delay_s=0.01)
+            await sink.close()
+        assert attempts == 2 and result.ref
+        assert fake.seen[1].at - fake.seen[0].at >= 0.95
+
+    asyncio.run(scenario())
+
+
+def test_ratelimited_in_a_200_body_is_retryable_with_its_retry_after() -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN, script=[slack_error("ratelimited", retry_after="1")])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            with pytest.raises(DeliveryError) as caught:
+                await sink.deliver(make_alert())
+            await sink.close()
+        return caught.value
+
+    error = asyncio.run(scenario())
+    assert error.retryable and error.retry_after_s == 1.0
+
+
+@pytest.mark.parametrize("reply", [slack_error("internal_error"), plain(503, "upstream down"), plain(500)])
+def test_server_side_failures_are_retryable(reply) -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN, script=[reply])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            with pytest.raises(DeliveryError) as caught:
+                await sink.deliver(make_alert())
+            await sink.close()
+        return caught.value
+
+    assert asyncio.run(scenario()).retryable
+
+
+@pytest.mark.parametrize(
+    ("token", "channel", "code"),
+    [(TOKEN, "C0WRONG", "channel_not_found"), ("xoxb-revoked", "C0ALERTS", "invalid_auth")],
+)
+def test_permanent_errors_stop_at_once(token: str, channel: str, code: str) -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = SlackSink(token=token, channel=channel, api_url=f"{base}/api")
+            started = time.monotonic()
+            with pytest.raises(DeliveryError) as caught:
+                await deliver_with_retry(sink, make_alert(), base_delay_s=0.5)
+            assert time.monotonic() - started < 0.5
+            await sink.close()
+        assert len(fake.seen) == 1
+        return caught.value
+
+    error = asyncio.run(scenario())
+    assert not error.retryable and code in str(error)
+
+
+@pytest.mark.parametrize("reply", [slack_error("not_in_channel"), plain(404, "not found"), plain(400, "bad")])
+def test_other_errors_and_4xx_are_permanent(reply) -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN, script=[reply])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            with pytest.raises(DeliveryError) as caught:
+                await sink.deliver(make_alert())
+            await sink.close()
+        return caught.value
+
+    assert not asyncio.run(scenario()).retryable
+
+
+def test_timeouts_and_refused_connections_are_retryable() -> None:
+    async def slow() -> DeliveryError:
+        from aiohttp import web
+
+        async def hang(request: web.Request) -> web.Response:
+            await asyncio.sleep(2)
+            return web.json_response({"ok": True, "ts": "1"})
+
+        app = web.Application()
+        app.router.add_post("/api/chat.postMessage", hang)
+        async with serve(app) as base:
+            sink = SlackSink(token=TOKEN, channel="C0ALERTS", api_url=f"{base}/api", timeout_s=0.2)
+            with pytest.raises(DeliveryError) as caught:
+                await sink.deliver(make_alert())
+            await sink.close()
+        return caught.value
+
+    async def refused() -> DeliveryError:
+        sink = SlackSink(token=TOKEN, channel="C0ALERTS", api_url=f"http://127.0.0.1:{free_port()}/api")
+        with pytest.raises(DeliveryError) as caught:
+            await sink.deliver(make_alert())
+        await sink.close()
+        return caught.value
+
+    timed_out, no_server = asyncio.run(slow()), asyncio.run(refused())
+    assert timed_out.retryable and "timed out" in str(timed_out)
+    assert no_server.retryable and "127.0.0.1" not in str(no_server)
+
+
+def test_hostile_post_is_shown_as_text_not_as_mentions_or_links() -> None:
+    async def scenario() -> dict:
+        fake = FakeSlack(TOKEN)
+        alert = make_alert(text=HOSTILE_TEXT + "\x1b[2J\u202e", url="javascript:alert(1)", brand="<!everyone>",
+                           author={"id": "u-1", "handle": HOSTILE_HANDLE, "followers": 3, "verified": True})
+        alert["reasons"] = ["<@U999> said so", "a & b"]
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            await sink.deliver(alert)
+            await sink.close()
+        return json.loads(fake.seen[0].body)
+
+    body = asyncio.run(scenario())
+    blocks = json.dumps(body["blocks"], ensure_ascii=False)
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<@U999>", "<https://evil|click>", "<script>", "javascript:", "\x1b", "\u202e"):
+        assert raw not in blocks and raw not in body["text"]
+    assert "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt; &amp; stuff" in blocks
+    assert "&lt;!here&gt;" in blocks and "a &amp; b" in blocks
+    assert all(block.get("text", {}).get("verbatim", True) for block in body["blocks"] if block["type"] == "section")
+    assert re.findall(r"<[^&]", blocks) == ["<!"], "the only markup left is the deadline's date token"
+
+
+def test_links_only_http_urls_and_renders_the_deadline_per_reader() -> None:
+    message = build_message(make_alert(url="https://x.com/a|<!channel>"))
+    text = json.dumps(message["blocks"])
+    assert "<https://x.com/a%7C&lt;!channel&gt;|original post (x.com)>" in text
+    assert "<!date^1714568400^{date_short_pretty} {time}|2024-05-01 13:00 UTC>" in text
+    assert "original post" not in json.dumps(build_message(make_alert(url="ftp://x.com/a"))["blocks"])
+
+
+def test_long_posts_are_truncated_within_slack_limits() -> None:
+    message = build_message(make_alert(text="&" * 5000))
+    quote = message["blocks"][1]["text"]["text"]
+    assert len(quote) <= 3000 and "…" in quote and not re.search(r"&[a-z]{0,3}…", quote)
+
+
+def test_incoming_webhook_mode_posts_without_a_token() -> None:
+    async def scenario() -> None:
+        fake = FakeSlack(TOKEN, script=[])
+        async with serve(fake.app()) as base:
+            sink = SlackSink(webhook_url=f"{base}{fake.webhook_path}")
+            result = await sink.deliver(make_alert())
+            fake.script.append(plain(404, "channel_not_found"))
+            with pytest.raises(DeliveryError) as caught:
+                await sink.deliver(make_alert())
+            fake.script.append(plain(429, "rate limited", retry_after="1"))
+            with pytest.raises(DeliveryError) as limited:
+                await sink.deliver(make_alert())
+            await sink.close()
+        assert result.ref is None and "Authorization" not in fake.seen[0].headers
+        assert json.loads(fake.seen[0].body)["blocks"]
+        assert not caught.value.retryable and "channel_not_found" in str(caught.value)
+        assert "hooksecret" not in str(caught.value)
+        assert limited.value.retryable and limited.value.retry_after_s == 1.0
+
+    asyncio.run(scenario())
