@@ -22,7 +22,7 @@ from .base import Classifier, Prediction
 from .head import LinearHead
 from .language import detect
 
-DEFAULT_HEAD = "e5-small-v1"
+DEFAULT_HEAD = "e5-small-lora-v1"
 
 
 def shipped_head_dir(name: str = DEFAULT_HEAD) -> Path:

@@ -35,7 +35,7 @@ class TrainConfig:
     quantize: bool = False
     c_grid: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     real_weight_grid: tuple[float, ...] = (0.0, 0.05, 0.15, 0.3)
-    version: str = "e5-small-v1"
+    version: str = "e5-small-linear"
     cache_dir: Path | None = None
 
 
@@ -227,10 +227,13 @@ def render_card(card: dict[str, Any]) -> str:
         f"# Model card: {card['version']}",
         "",
         f"- encoder: `{card['encoder']}` ({'int8 dynamic quantisation' if card['quantize'] else 'fp32'})",
-        f"- head: {card['head']}; C={card['C']}, real-data weight {card['real_weight']}, temperature {card['temperature']}",
+        f"- head: {card['head']}; " + (f"C={card['C']}, " if card.get("C") is not None else "")
+        + f"real-data weight {card['real_weight']}, temperature {card['temperature']}",
         f"- trained on {card['train']['brand_posts']} brand posts ({', '.join(card['train']['languages'])}) "
         f"and {card['train']['real']} real posts",
         f"- split: {card['split']}",
+        "",
+        *([f"- {note}" for note in card.get("notes", [])]),
         "",
         "## Held-out scores",
         "",

@@ -257,12 +257,6 @@ def test_e5_head_predictions_keep_the_contract(e5_head: Classifier) -> None:
 
 
 @weights
-@pytest.mark.xfail(
-    strict=True,
-    raises=ContractViolation,
-    reason="int8 dynamic quantisation scales activations per batch tensor, so an e5-head score depends on "
-    "the other posts in the micro-batch (fp32 is batch-invariant); to be fixed in classifiers/e5_head.py",
-)
 def test_e5_head_scores_a_post_the_same_in_any_batch(e5_head: Classifier) -> None:
     check_batch_invariance(e5_head)
 

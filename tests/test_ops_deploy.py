@@ -154,6 +154,23 @@ def test_prometheus_config_scrapes_the_workers_and_loads_the_rules():
     assert alertmanagers == ["alertmanager:9093"] and "alertmanager" in compose["services"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: streams/metrics.py initialise() creates neither pot_alerts_raised_total{label,priority} nor "
+    "pot_shadow_disagreements_total{primary_label,shadow_label}, so each series is first scraped at its value and "
+    "rate()/increase() miss its first increments (dashboards undercount; PotShadowDisagreementHigh reacts late). "
+    "Remove this marker once initialise() creates them.",
+)
+def test_labelled_counters_read_by_rates_exist_from_start_up():
+    from streams import metrics
+
+    metrics.initialise(["console"], "e5-head")
+    samples = [(s.name, s.labels) for family in metrics.REGISTRY.collect() for s in family.samples]
+    alert_labels = {labels.get("label") for name, labels in samples if name == "pot_alerts_raised_total"}
+    assert {"complaint", "question", "suggestion", "praise"} <= alert_labels
+    assert any(name == "pot_shadow_disagreements_total" for name, _ in samples)
+
+
 # --------------------------------------------------------------------------- Grafana
 
 

@@ -145,15 +145,24 @@ def stack(tmp_path_factory) -> Iterator[tuple[Monitor, Prometheus, float]]:
         wait_until(lambda: prom.query('up{job="points-of-truth"} == 1'), 30, "the first scrape")
         time.sleep(2)
         web = httpx.Client(base_url=monitor.web, headers=AUTH, timeout=30)
-        assert web.post("/posts", json=VALID).status_code == 202
+        routed = lambda: len(monitor.alerts()) + prom.value("sum(pot_posts_not_alerted_total)")  # noqa: E731
+        compared = lambda: prom.value("sum(pot_shadow_compared_total)")  # noqa: E731
+        # Two waves. pot_alerts_raised_total{label,priority} and pot_shadow_disagreements_total{primary_label,
+        # shadow_label} are not created at start-up (streams/metrics.py initialise()), so a series is first
+        # scraped already at its value and increase() cannot see its first increments. The first wave gives
+        # every label its series; the second is what the rates and alerts below see.
+        first, second = VALID[: len(TEXTS)], VALID[len(TEXTS) :]
+        assert web.post("/posts", json=first).status_code == 202
+        wait_until(lambda: routed() >= len(first) and compared() >= len(first), 120, "the first wave to be routed")
+        time.sleep(2)
+        assert web.post("/posts", json=second).status_code == 202
         assert web.post("/posts", json=INVALID).status_code == 400
-        assert web.post("/posts", json=VALID[0]).status_code == 202  # a duplicate
+        assert web.post("/posts", json=VALID[-1]).status_code == 202  # a duplicate
         correction = {"text": TEXTS[0], "right_label": "complaint", "wrong_label": "other"}
         assert web.post("/corrections", json=correction).status_code == 202
-        wait_until(lambda: len(monitor.alerts()) + prom.value("sum(pot_posts_not_alerted_total)") >= len(VALID), 120,
-                   "every valid post to be routed")
+        wait_until(lambda: routed() >= len(VALID), 120, "every valid post to be routed")
         wait_until(lambda: prom.value("sum(pot_posts_duplicate_total)") >= 1, 60, "the duplicate to be counted")
-        wait_until(lambda: prom.value("sum(pot_shadow_compared_total)") >= len(VALID), 60, "the shadow comparison")
+        wait_until(lambda: compared() >= len(VALID) + 1, 60, "the shadow comparison")
         time.sleep(4)  # a few more scrapes and rule evaluations on the final counts
         yield monitor, prom, time.monotonic() - started
     finally:
@@ -172,13 +181,14 @@ def dashboard_queries() -> list[tuple[str, str, str]]:
 
 
 @needs_prometheus
+@pytest.mark.e2e
 def test_prometheus_scrapes_the_worker_and_loads_every_rule(stack):
     monitor, prom, _ = stack
     (target,) = prom.api("targets")["activeTargets"]
     assert target["health"] == "up" and target["labels"]["job"] == "points-of-truth", target
     groups = prom.api("rules")["groups"]
     expected = yaml.safe_load(RULES.read_text())["groups"]
-    assert [g["name"] for g in groups] == [g["name"] for g in expected]
+    assert sorted(g["name"] for g in groups) == sorted(g["name"] for g in expected)
     for group in groups:
         assert group["file"] == str(RULES)
         for rule in group["rules"]:
@@ -189,6 +199,7 @@ def test_prometheus_scrapes_the_worker_and_loads_every_rule(stack):
 
 
 @needs_prometheus
+@pytest.mark.e2e
 def test_every_dashboard_query_returns_data(stack):
     _, prom, seconds = stack
     window = f"{int(seconds) + 5}s"  # the whole life of the series: every rate has several samples
@@ -201,6 +212,7 @@ def test_every_dashboard_query_returns_data(stack):
 
 
 @needs_prometheus
+@pytest.mark.e2e
 def test_dashboard_figures_reflect_the_traffic(stack):
     _, prom, seconds = stack
     window = f"{int(seconds) + 5}s"
@@ -213,13 +225,14 @@ def test_dashboard_figures_reflect_the_traffic(stack):
     assert total(("pipeline-health", "Posts classified (range)")) >= len(VALID)
     assert total(("pipeline-health", "Dead letters (range)")) >= len(INVALID)
     assert total(("pipeline-health", "Failed deliveries (range)")) == 0
-    assert total(("support-desk", "Alerts raised (range) by priority")) >= 1
+    assert total(("support-desk", "Alerts raised (range) by priority")) >= 1  # second wave only: see stack()
     assert total(("support-desk", "Duplicates skipped (range)")) >= 1
     assert total(("support-desk", "Shadow disagreements")) >= 1
     assert total(("support-desk", "Corrections by label (range)")) >= 1
 
 
 @needs_prometheus
+@pytest.mark.e2e
 def test_alerts_follow_the_traffic(stack):
     _, prom, _ = stack
     active = {}
@@ -236,6 +249,7 @@ def test_alerts_follow_the_traffic(stack):
 
 
 @needs_prometheus
+@pytest.mark.e2e
 def test_stopping_leaves_no_process(stack):
     monitor, prom, _ = stack
     prom.stop()
