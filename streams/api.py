@@ -74,8 +74,8 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
                 return self.json({"error": f"request body over {settings.max_request_bytes} bytes"}, status=413)
             body = await request.read()
             accepted, rejected = check_batch(body, settings.max_request_bytes, settings.max_post_bytes)
-            metrics.POSTS_RECEIVED.labels("http").inc(len(accepted) + len(rejected))
             if rejected:
+                metrics.POSTS_RECEIVED.labels("http").inc(len(accepted) + len(rejected))
                 for item in rejected:
                     metrics.POSTS_REJECTED.labels(item["code"]).inc()
                     record = dead_letter("validate", item["code"], item["reason"], item.pop("raw", body), utcnow(), "http")

@@ -13,7 +13,9 @@ from .validation import REASON_CODES
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 POSTS_RECEIVED = Counter(
-    "pot_posts_received_total", "Posts read from the posts topic, valid or not.", ["source"], registry=REGISTRY
+    "pot_posts_received_total",
+    "Posts the monitor received, counted once: source=kafka as read from the posts topic (HTTP posts it "
+    "accepted included), source=http for HTTP posts rejected before reaching the topic.", ["source"], registry=REGISTRY
 )
 POSTS_REJECTED = Counter(
     "pot_posts_rejected_total", "Posts rejected by validation, by reason.", ["reason"], registry=REGISTRY
@@ -67,6 +69,12 @@ def initialise(sinks: list[str], model: str) -> None:
     for label in LABELS:
         CLASSIFIED.labels(label, model)
         CORRECTIONS.labels(label)
+        for other in LABELS:
+            if other != label:
+                SHADOW_DISAGREEMENTS.labels(label, other)
+    for label in LABELS[:4]:
+        for priority in ("P1", "P2", "P3", "P4"):
+            ALERTS.labels(label, priority)
     for sink in sinks:
         for outcome in ("delivered", "failed", "skipped_duplicate"):
             DELIVERIES.labels(sink, outcome)
