@@ -56,6 +56,7 @@ def run(
     import faust
 
     from classifiers import create
+    from classifiers.process import ClassifierProcess
 
     from .app import TOPICS, create_app
     from .broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
@@ -76,7 +77,10 @@ def run(
 
     with err.status(f"loading classifier {settings.classifier} (the first start builds the encoder, ~10 s)"):
         try:
-            model = create(settings.classifier).load()
+            if settings.classify_in_process:
+                model = ClassifierProcess(settings.classifier).load()
+            else:
+                model = create(settings.classifier).load()
         except Exception as exc:
             err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -120,6 +124,8 @@ def run(
     try:
         worker.execute_from_commandline()
     finally:
+        if isinstance(model, ClassifierProcess):
+            model.close()
         if embedded is not None:
             embedded.stop()
             broker_file.unlink(missing_ok=True)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     receivers: list[str] = Field(default_factory=lambda: ["console", "jsonl"])
 
     classifier: str = Field(default="e5-head", description="Classifier name (entry point).")
+    classify_in_process: bool = Field(
+        default=True, description="Run the classifier in a child process (torch is faster on a main thread)."
+    )
     shadow_classifier: str | None = Field(
         default=None, description="A second classifier run beside the primary; disagreements are counted and logged."
     )

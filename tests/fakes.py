@@ -16,3 +16,13 @@ class AlwaysOther(Classifier):
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         scores = {label: (0.96 if label == "other" else 0.01) for label in LABELS}
         return [Prediction("other", 0.96, dict(scores)) for _ in texts]
+
+
+class Broken(Classifier):
+    """Fails on every batch, as a model with a bug would."""
+
+    name = "broken"
+    version = "1"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        raise ValueError("weights are corrupt")

@@ -1,0 +1,47 @@
+"""A classifier run in its own process keeps the contract, reports failures, and survives its child dying."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from classifiers.checks import check_classifier
+from classifiers.process import ClassifierProcess
+
+
+@pytest.fixture
+def proxied():
+    model = ClassifierProcess("tests.fakes:AlwaysOther")
+    yield model
+    model.close()
+
+
+def test_keeps_the_contract_and_reports_the_child_model(proxied):
+    check_classifier(proxied)
+    assert (proxied.name, proxied.version) == ("always-other", "1")
+    assert [p.label for p in proxied.predict(["a", "b"])] == ["other", "other"]
+
+
+def test_a_dead_child_is_started_again(proxied):
+    proxied.load()
+    first = proxied.process_.pid
+    os.kill(first, signal.SIGKILL)
+    proxied.process_.join(5)
+    assert proxied.predict(["still here?"])[0].label == "other"
+    assert proxied.process_.pid != first
+
+
+def test_failures_are_reported_not_hidden():
+    broken = ClassifierProcess("tests.fakes:Broken").load()
+    try:
+        with pytest.raises(RuntimeError, match="weights are corrupt"):
+            broken.predict(["x"])
+    finally:
+        broken.close()
+
+
+def test_an_unknown_classifier_fails_at_load():
+    with pytest.raises(RuntimeError, match="cannot load classifier"):
+        ClassifierProcess("no-such-model").load()
