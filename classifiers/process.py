@@ -38,6 +38,7 @@ def _serve(conn: Any, name: str, params: dict[str, Any]) -> None:
 
     try:
         model = create(name, **params).load()
+        model.predict(["warm-up: the first call loads lazy parts (language model, kernels)"])
     except BaseException as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return

@@ -28,6 +28,7 @@ from classifiers.base import Classifier
 from . import metrics
 from .config import Settings
 from .dedupe import is_duplicate, remember
+from .fetchwait import bound_fetch_wait
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
 from .records import Alert, Classified, Correction, DeadLetter, Event, ShadowDisagreement, isoformat, parse_instant
 from .routing import RoutingPolicy, route
@@ -45,6 +46,7 @@ def create_app(
     settings: Settings, classifier: Classifier, sinks: dict[str, Any], shadow: Classifier | None = None
 ) -> faust.App:
     """Build the app around a loaded classifier (and optional shadow) and sinks keyed by receiver name."""
+    bound_fetch_wait(settings.fetch_max_wait_ms)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

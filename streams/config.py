@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         default=None, description="A second classifier run beside the primary; disagreements are counted and logged."
     )
     batch_size: int = Field(default=32, ge=1, le=1024)
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=1, le=10000, description="Longest a Kafka fetch waits for data (latency when idle)."
+    )
     batch_wait_s: float = Field(default=0.05, ge=0)
 
     max_post_bytes: int = Field(default=64 * 1024, ge=256)
