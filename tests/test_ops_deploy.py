@@ -463,7 +463,7 @@ def test_worker_deployment_probes_resources_and_secret_refs():
     assert resources["limits"] == {"memory": "2Gi"}
     comments = " ".join(line.strip().lstrip("#").strip() for line in (K8S / "deployment.yaml").read_text().splitlines()
                         if line.strip().startswith("#"))
-    assert "peak RSS of about 1 GiB" in comments and "fp32 e5-small" in comments, "say where the memory figures come from"
+    assert "measured peak RSS" in comments and "1.43 GiB" in comments and "fp32 e5-small" in comments, "say where the memory figures come from"
     for source in container.get("envFrom", []):
         assert set(source) == {"configMapRef"}, "secrets come in one key at a time, through secretKeyRef"
     example = next(doc for path, doc in manifests() if doc["kind"] == "Secret")
