@@ -26,3 +26,14 @@ class Broken(Classifier):
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         raise ValueError("weights are corrupt")
+
+
+class FailsOnBoom(AlwaysOther):
+    """Fails on a batch that contains the word "boom", as a model with an input-dependent bug would."""
+
+    name = "fails-on-boom"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if any("boom" in text for text in texts):
+            raise ValueError("tensor shape mismatch on boom")
+        return super().predict(texts)

@@ -34,12 +34,18 @@ def test_a_dead_child_is_started_again(proxied):
 
 
 def test_failures_are_reported_not_hidden():
-    broken = ClassifierProcess("tests.fakes:Broken").load()
+    flaky = ClassifierProcess("tests.fakes:FailsOnBoom").load()
     try:
-        with pytest.raises(RuntimeError, match="weights are corrupt"):
-            broken.predict(["x"])
+        with pytest.raises(RuntimeError, match="tensor shape mismatch"):
+            flaky.predict(["x", "boom"])
+        assert flaky.predict(["fine"])[0].label == "other"
     finally:
-        broken.close()
+        flaky.close()
+
+
+def test_a_model_that_cannot_predict_fails_at_load_not_on_live_posts():
+    with pytest.raises(RuntimeError, match="weights are corrupt"):
+        ClassifierProcess("tests.fakes:Broken").load()
 
 
 def test_an_unknown_classifier_fails_at_load():
