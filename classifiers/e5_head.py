@@ -20,7 +20,7 @@ import numpy as np
 
 from .base import Classifier, Prediction
 from .head import LinearHead
-from .language import detect
+from .predictions import from_probabilities
 
 DEFAULT_HEAD = "e5-small-lora-v1"
 
@@ -156,17 +156,4 @@ class E5HeadClassifier(Classifier):
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        probs = self.predict_proba(texts)
-        labels = self.head_.labels
-        predictions = []
-        for text, row in zip(texts, probs):
-            best = int(row.argmax())
-            predictions.append(
-                Prediction(
-                    label=labels[best],
-                    confidence=float(row[best]),
-                    scores={label: round(float(p), 4) for label, p in zip(labels, row)},
-                    lang=detect(text),
-                )
-            )
-        return predictions
+        return from_probabilities(texts, self.predict_proba(texts), self.head_.labels)

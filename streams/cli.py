@@ -27,12 +27,17 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _known_broker(settings: Settings) -> str | None:
-    """The configured broker, or the one a local ``pot run`` wrote down for its neighbours."""
-    if settings.broker:
-        return settings.broker
-    path = settings.data_dir / BROKER_FILE
-    return path.read_text().strip() if path.is_file() else None
+def _client_settings(broker: str | None, data_dir: Path | None) -> Settings:
+    """Settings for a command that talks to a running monitor's broker: the configured one, or the one
+    a local ``pot run`` wrote down for its neighbours; exits plainly when there is neither."""
+    settings = _settings(broker=broker, data_dir=data_dir)
+    if not settings.broker:
+        path = settings.data_dir / BROKER_FILE
+        settings.broker = path.read_text().strip() if path.is_file() else None
+    if not settings.broker:
+        err.print("[red]no broker:[/red] pass --broker kafka://host:port, set POT_BROKER, or start `pot run` first")
+        raise typer.Exit(2)
+    return settings
 
 
 def _sample_file() -> Path:
@@ -140,12 +145,7 @@ def send(
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
     from .ingest import publish_lines
 
-    settings = _settings(broker=broker, data_dir=data_dir)
-    url = _known_broker(settings)
-    if not url:
-        err.print("[red]no broker:[/red] pass --broker kafka://host:port, set POT_BROKER, or start `pot run` first")
-        raise typer.Exit(2)
-    settings.broker = url
+    settings = _client_settings(broker, data_dir)
     stream = sys.stdin.buffer if file == "-" else None
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
@@ -281,12 +281,7 @@ def corrections_export(
     """Read the corrections topic and write training examples; the latest correction of a post wins."""
     from .corrections import export_corrections
 
-    settings = _settings(broker=broker, data_dir=data_dir)
-    url = _known_broker(settings)
-    if not url:
-        err.print("[red]no broker:[/red] pass --broker kafka://host:port, set POT_BROKER, or start `pot run` first")
-        raise typer.Exit(2)
-    settings.broker = url
+    settings = _client_settings(broker, data_dir)
     count = export_corrections(settings, out)
     err.print(f"wrote {count} corrected example(s) to {out}")
 

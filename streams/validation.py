@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, Va
 from .records import Author, Post, parse_instant
 
 MAX_POST_BYTES = 64 * 1024
-REQUIRED = ("id", "text", "created_at", "author.id")
 
 REASON_CODES: tuple[str, ...] = (
     "too_large",
