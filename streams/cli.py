@@ -181,7 +181,8 @@ def classify(
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
         for text, p in zip(chunk, model.predict(chunk)):
-            out = {"text": text, "label": p.label, "confidence": round(p.confidence, 4), "scores": p.scores,
+            out = {"text": text, "label": p.label, "confidence": round(p.confidence, 4),
+                   "scores": {label: round(score, 4) for label, score in p.scores.items()},
                    "lang": p.lang, "model": model.name, "version": model.version}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
