@@ -165,6 +165,9 @@ def classify(
     from classifiers import create
 
     settings = _settings(classifier=classifier)
+    if file != "-" and not Path(file).is_file():
+        err.print(f"[red]no such file:[/red] {file}")
+        raise typer.Exit(2)
     source = sys.stdin if file == "-" else open(file, encoding="utf-8")
     texts: list[str] = []
     for line in source:
@@ -177,7 +180,11 @@ def classify(
         except json.JSONDecodeError:
             texts.append(line)
     with err.status(f"loading {settings.classifier}"):
-        model = create(settings.classifier).load()
+        try:
+            model = create(settings.classifier).load()
+        except Exception as exc:
+            err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
+            raise typer.Exit(2) from None
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
         for text, p in zip(chunk, model.predict(chunk)):
