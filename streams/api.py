@@ -9,8 +9,10 @@ never silently dropped even when the client ignores the answer.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import time
 from typing import Any
 
 import faust
@@ -104,11 +106,37 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
         async def get(self, request: Request) -> Response:
             return self.json({"status": "ok"})
 
+    topic_names = [settings.topic(name) for name in ("posts", "classified", "alerts", "events", "dlq")]
+    topics_checked: dict[str, float] = {}
+
+    def missing_topics() -> list[str]:
+        """Ask the broker which of the pipeline's topics exist (blocking: run in a thread)."""
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=2000, client_id="pot-ready")
+        try:
+            present = set(admin.list_topics())
+        finally:
+            admin.close()
+        return [name for name in topic_names if name not in present]
+
     class Ready(View):
         async def get(self, request: Request) -> Response:
             problems = []
             if not app.consumer.assignment():
                 problems.append("no partitions assigned yet")
+            child = getattr(app.pot_classifier, "process_", None)  # type: ignore[attr-defined]
+            if child is not None and not child.is_alive():
+                problems.append("classifier process is not running (it restarts on the next batch)")
+            if time.monotonic() - topics_checked.get("at", -1e9) > 15:
+                try:
+                    absent = await asyncio.get_running_loop().run_in_executor(None, missing_topics)
+                except Exception as exc:
+                    problems.append(f"broker unreachable: {type(exc).__name__}")
+                else:
+                    topics_checked["at"] = time.monotonic()
+                    if absent:
+                        problems.append("topics missing: " + ", ".join(absent))
             if problems:
                 return self.json({"status": "not ready", "problems": problems}, status=503)
             return self.json({"status": "ready"})

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.records import parse_instant
 
-from .conftest import TOKEN, alive, start_monitor, stop_monitor
+from .conftest import TOKEN, alive, children_of, start_monitor, stop_monitor
 
 pytestmark = pytest.mark.e2e
 
@@ -224,3 +226,21 @@ def test_corrections_round_trip(monitor, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows == [{"text": "could you add Apple Pay?", "label": "complaint", "lang": "en"}]
+
+
+def test_readiness_says_what_is_wrong(tmp_path):
+    monitor = start_monitor(tmp_path / "m3", extra_env={"POT_RECEIVERS": '["jsonl"]'})
+    try:
+        ready = httpx.get(f"{monitor.web}/readyz")
+        assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+        assert httpx.get(f"{monitor.web}/healthz").json() == {"status": "ok"}
+        classifier = [pid for pid in children_of(monitor.process.pid)
+                      if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
+        assert len(classifier) == 1
+        os.kill(classifier[0], signal.SIGKILL)
+        time.sleep(1)
+        answer = httpx.get(f"{monitor.web}/readyz")
+        assert answer.status_code == 503
+        assert any("classifier process is not running" in p for p in answer.json()["problems"])
+    finally:
+        stop_monitor(monitor)
