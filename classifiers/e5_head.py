@@ -10,7 +10,6 @@ batch; a head is always used with the precision it was trained on.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from importlib.resources import files
@@ -18,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Classifier, Prediction
-from .head import LinearHead
-from .predictions import from_probabilities
+from .headed import HeadClassifier
 
 DEFAULT_HEAD = "e5-small-lora-v1"
 
@@ -100,7 +97,7 @@ class E5Encoder:
         return out
 
 
-class E5HeadClassifier(Classifier):
+class E5HeadClassifier(HeadClassifier):
     """multilingual-e5-small + the head this project trained (``classifiers/heads/``).
 
     ``quantize`` defaults to what the head's card says it was trained on. int8
@@ -125,18 +122,9 @@ class E5HeadClassifier(Classifier):
         self.max_length = max_length
         self.threads = threads
 
-    @property
-    def version(self) -> str:  # type: ignore[override]
-        return getattr(self, "version_", "unloaded")
-
     def load(self) -> "E5HeadClassifier":
         head_dir = Path(self.head_dir) if self.head_dir else shipped_head_dir()
-        if not (head_dir / "head.npz").is_file():
-            raise FileNotFoundError(f"no trained head at {head_dir} (run `pot train` to build one)")
-        self.head_ = LinearHead.load(head_dir)
-        card_path = head_dir / "card.json"
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        self.version_ = str(card.get("version", head_dir.name))
+        card = self._load_head(head_dir, "run `pot train` to build one")
         trained_int8 = bool(card.get("quantize", False))
         if self.quantize is not None and self.quantize != trained_int8:
             raise ValueError(
@@ -149,11 +137,3 @@ class E5HeadClassifier(Classifier):
             self.encoder, trained_int8, self.max_length, self.threads, adapter if adapter.is_dir() else None
         ).load()
         return self
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.head_.predict_proba(self.encoder_.encode(texts))
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        if not texts:
-            return []
-        return from_probabilities(texts, self.predict_proba(texts), self.head_.labels)

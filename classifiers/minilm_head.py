@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import LABELS, Classifier, Prediction
+from .base import LABELS
 from .head import LinearHead
-from .predictions import from_probabilities
+from .headed import HeadClassifier
 
 DEFAULT_HEAD = "minilm-v1"
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -79,7 +79,7 @@ class MiniLMEncoder:
         return out
 
 
-class MiniLMHeadClassifier(Classifier):
+class MiniLMHeadClassifier(HeadClassifier):
     """all-MiniLM-L6-v2 + the English head this project trained (``classifiers/heads/minilm-v1``)."""
 
     name = "minilm-head"
@@ -93,28 +93,11 @@ class MiniLMHeadClassifier(Classifier):
         self.max_length = max_length
         self.threads = threads
 
-    @property
-    def version(self) -> str:  # type: ignore[override]
-        return getattr(self, "version_", "unloaded")
-
     def load(self) -> "MiniLMHeadClassifier":
         head_dir = Path(self.head_dir) if self.head_dir else shipped_head_dir()
-        if not (head_dir / "head.npz").is_file():
-            raise FileNotFoundError(f"no trained head at {head_dir} (classifiers.minilm_head.train_minilm_head builds one)")
-        self.head_ = LinearHead.load(head_dir)
-        card_path = head_dir / "card.json"
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        self.version_ = str(card.get("version", head_dir.name))
+        self._load_head(head_dir, "classifiers.minilm_head.train_minilm_head builds one")
         self.encoder_ = MiniLMEncoder(self.model_dir, self.max_length, self.threads).load()
         return self
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.head_.predict_proba(self.encoder_.encode(texts))
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        if not texts:
-            return []
-        return from_probabilities(texts, self.predict_proba(texts), self.head_.labels)
 
 
 # --------------------------------------------------------------------------- training
