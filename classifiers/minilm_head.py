@@ -62,21 +62,10 @@ class MiniLMEncoder:
         return self
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        import torch
+        from .encoder import embed_sorted
 
-        from .encoder import mean_pool
-
-        out = np.zeros((len(texts), self.model_.config.hidden_size), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer_(
-                    [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-                )
-                hidden = self.model_(**batch).last_hidden_state
-                out[idx] = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1).numpy()
-        return out
+        with self._lock:
+            return embed_sorted(self.model_, self.tokenizer_, texts, self.max_length, batch_size)
 
 
 class MiniLMHeadClassifier(HeadClassifier):

@@ -79,7 +79,6 @@ def create_app(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
     metrics.initialise(list(sinks), classifier.name)
 
-    app.pot_settings = settings  # type: ignore[attr-defined]
     app.pot_classifier = classifier  # type: ignore[attr-defined]
     app.pot_posts_topic = posts  # type: ignore[attr-defined]
     app.pot_dlq = dlq  # type: ignore[attr-defined]

@@ -40,6 +40,20 @@ def _client_settings(broker: str | None, data_dir: Path | None) -> Settings:
     return settings
 
 
+def _load_classifier(name: str, role: str, in_process: bool) -> Any:
+    """Load a classifier (in a child process when asked) or exit with a plain message."""
+    from classifiers import create
+    from classifiers.process import ClassifierProcess
+
+    try:
+        model = ClassifierProcess(name).load() if in_process else create(name).load()
+    except Exception as exc:
+        err.print(f"[red]cannot load {role} {name!r}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    err.print(f"{role} [bold]{model.name}[/bold] {model.version} loaded")
+    return model
+
+
 def _sample_file() -> Path:
     from importlib.resources import files
 
@@ -60,7 +74,6 @@ def run(
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
     import faust
 
-    from classifiers import create
     from classifiers.process import ClassifierProcess
 
     from .app import TOPICS, create_app
@@ -81,23 +94,10 @@ def run(
         raise typer.Exit(2)
 
     with err.status(f"loading classifier {settings.classifier} (the first start builds the encoder, ~10 s)"):
-        try:
-            if settings.classify_in_process:
-                model = ClassifierProcess(settings.classifier).load()
-            else:
-                model = create(settings.classifier).load()
-        except Exception as exc:
-            err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
-            raise typer.Exit(2) from None
-    err.print(f"classifier [bold]{model.name}[/bold] {model.version} loaded")
+        model = _load_classifier(settings.classifier, "classifier", settings.classify_in_process)
     shadow_model = None
     if settings.shadow_classifier:
-        try:
-            shadow_model = create(settings.shadow_classifier).load()
-        except Exception as exc:
-            err.print(f"[red]cannot load shadow classifier {settings.shadow_classifier!r}:[/red] {exc}")
-            raise typer.Exit(2) from None
-        err.print(f"shadow classifier [bold]{shadow_model.name}[/bold] {shadow_model.version} loaded")
+        shadow_model = _load_classifier(settings.shadow_classifier, "shadow classifier", in_process=False)
 
     embedded: EmbeddedBroker | None = None
     broker_file = settings.data_dir / BROKER_FILE
@@ -162,7 +162,6 @@ def classify(
     batch_size: int = typer.Option(32, min=1),
 ) -> None:
     """Print one JSON prediction per input line: the quickest way to try a model."""
-    from classifiers import create
 
     settings = _settings(classifier=classifier)
     if file != "-" and not Path(file).is_file():
@@ -180,11 +179,7 @@ def classify(
         except json.JSONDecodeError:
             texts.append(line)
     with err.status(f"loading {settings.classifier}"):
-        try:
-            model = create(settings.classifier).load()
-        except Exception as exc:
-            err.print(f"[red]cannot load classifier {settings.classifier!r}:[/red] {exc}")
-            raise typer.Exit(2) from None
+        model = _load_classifier(settings.classifier, "classifier", in_process=False)
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
         for text, p in zip(chunk, model.predict(chunk)):

@@ -8,6 +8,7 @@ from typing import Any
 
 from .config import LABELS, Settings
 from .records import Correction, isoformat, utcnow
+from .topic_reader import read_topic
 
 
 class InvalidCorrection(ValueError):
@@ -48,19 +49,6 @@ def latest_by_post(records: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def export_corrections(settings: Settings, out: Path, timeout_s: float = 5.0) -> int:
-    from kafka import KafkaConsumer, TopicPartition
-
-    topic = settings.topic("corrections")
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000)
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        records = [json.loads(message.value) for message in consumer]
-    finally:
-        consumer.close()
-    rows = latest_by_post(records)
+    rows = latest_by_post(read_topic(settings.bootstrap_servers, settings.topic("corrections"), timeout_s))
     out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return len(rows)

@@ -19,9 +19,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from streams.records import parse_instant
+from streams.topic_reader import read_topic
 
 from .conftest import TOKEN, alive, children_of, start_monitor, stop_monitor
 
@@ -59,16 +60,6 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):
             return value
         time.sleep(interval)
     return predicate()
-
-
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 5.0) -> list[dict]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000))
-    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    records = [json.loads(message.value) for message in consumer]
-    consumer.close()
-    return records
 
 
 def alerts_for(monitor, post_id: str) -> list[dict]:
