@@ -41,3 +41,15 @@ class Sink(ABC):
     @abstractmethod
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
         """Deliver one alert (its JSON form); raise :class:`DeliveryError` on failure."""
+
+    async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
+        """Tell the receiver what became of an alert it was sent: warning, breach, escalation, reminder, ack, resolve.
+
+        ``notice`` is ``{"notice_id", "kind", "alert", "at", "actor", "detail", "summary"}``;
+        ``ref`` is what :meth:`deliver` returned for that alert here (a Slack ts
+        to update in place or thread under, a Message-ID to reply to), or
+        ``None`` when this receiver never had the alert (an escalation level).
+        The default sends nothing and says so: a receiver that cannot show
+        follow-ups is not a failed delivery.
+        """
+        return Delivered(ref=None)

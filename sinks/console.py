@@ -34,6 +34,9 @@ def render(alert: dict[str, Any]) -> Panel:
     body.append(f"{handle} ({author.get('followers', 0)} followers{', verified' if author.get('verified') else ''})")
     body.append(f"  on {clean_control(post['platform'])}  lang {cls.get('lang') or post.get('lang') or '?'}\n")
     body.append("“" + truncate(clean_control(post["text"]), 600) + "”\n", style="italic")
+    if alert.get("history"):
+        recent = ", ".join(alert.get("recent_labels") or [])
+        body.append(f"history: {clean_control(alert['history'])}" + (f" (recent: {recent})" if recent else "") + "\n")
     for reason in alert["reasons"]:
         body.append(f"  • {clean_control(reason)}\n", style="dim")
     return Panel(body, title=alert["alert_id"], title_align="left", border_style=colour)
@@ -47,4 +50,18 @@ class ConsoleSink(Sink):
 
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
         self.console.print(render(alert))
+        return Delivered()
+
+    async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
+        line = Text()
+        line.append(f"{notice['kind'].upper()} ", style="bold magenta")
+        alert = notice.get("alert") or {}
+        if alert:
+            line.append(f"{alert.get('alert_id')} ({alert.get('priority')} {alert.get('classification', {}).get('label')}): ")
+        line.append(clean_control(notice["summary"]))
+        if alert.get("post"):
+            line.append("  “" + truncate(clean_control(alert["post"]["text"]), 120) + "”", style="italic")
+        for entry in (notice.get("detail") or {}).get("entries", [])[:20]:
+            line.append(f"\n  • {entry['label']}: " + truncate(clean_control(entry["text"]), 120))
+        self.console.print(line)
         return Delivered()

@@ -20,13 +20,14 @@ class JsonlSink(Sink):
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.notices_path = self.path.with_suffix(".notices.jsonl")
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _append(self, line: str) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
+    def _append(self, line: str, path: Path | None = None) -> None:
+        with open(path or self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
@@ -39,3 +40,13 @@ class JsonlSink(Sink):
         except OSError as exc:
             raise DeliveryError(f"cannot write {self.path}: {exc.strerror}", retryable=True) from None
         return Delivered(ref=str(self.path))
+
+    async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
+        """Follow-ups go to a second file beside the alert log (``alerts.notices.jsonl``), one line each."""
+        line = json.dumps(notice, ensure_ascii=False, sort_keys=True) + "\n"
+        try:
+            async with self._lock:
+                await asyncio.to_thread(self._append, line, self.notices_path)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write {self.notices_path}: {exc.strerror}", retryable=True) from None
+        return Delivered(ref=str(self.notices_path))

@@ -15,6 +15,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .base import Sink
@@ -102,13 +103,46 @@ def _email(env: Env, alerts_path: Path) -> Sink:
     )
 
 
+def _pagerduty(env: Env, alerts_path: Path) -> Sink:
+    from .pagerduty import DEFAULT_URL, PagerDutySink
+
+    (routing_key,) = _require(env, "pagerduty", "POT_PAGERDUTY_ROUTING_KEY")
+    url = _get(env, "POT_PAGERDUTY_URL") or DEFAULT_URL
+    _check_http_url("pagerduty", "POT_PAGERDUTY_URL", url)
+    return PagerDutySink(routing_key, url)
+
+
 BUILDERS: dict[str, Callable[[Env, Path], Sink]] = {
     "console": lambda env, path: ConsoleSink(),
     "jsonl": lambda env, path: JsonlSink(path),
     "slack": _slack,
     "webhook": _webhook,
     "email": _email,
+    "pagerduty": _pagerduty,
 }
+
+
+def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+    """The receivers a policy names: each a sink type with its own channel or address list.
+
+    Credentials still come from the environment, per sink type; a spec only
+    says where (a Slack channel, email recipients), never how to log in.
+    """
+    sinks: dict[str, Sink] = {}
+    for name, spec in specs.items():
+        if spec.type not in BUILDERS:
+            raise ValueError(f"receiver {name!r}: unknown type {spec.type!r}; known: {', '.join(BUILDERS)}")
+        sink = BUILDERS[spec.type](env, alerts_path)
+        if getattr(spec, "channel", None):
+            if not hasattr(sink, "channel") or getattr(sink, "_webhook_url", None):
+                raise ValueError(f"receiver {name!r}: `channel` needs a Slack bot token (POT_SLACK_BOT_TOKEN)")
+            sink.channel = spec.channel
+        if getattr(spec, "to", None):
+            if not hasattr(sink, "recipients"):
+                raise ValueError(f"receiver {name!r}: `to` only applies to email receivers")
+            sink.recipients = list(spec.to)
+        sinks[name] = sink
+    return sinks
 
 
 def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:

@@ -18,7 +18,8 @@ import httpx
 
 from .base import Delivered, DeliveryError, Sink
 from .http import HttpClientMixin, parse_retry_after, post, safe_code, short_code, status_error
-from .slack_blocks import build_message
+from .limits import RateLimiter
+from .slack_blocks import build_message, build_notice
 
 DEFAULT_API_URL = "https://slack.com/api"
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
@@ -49,6 +50,7 @@ class SlackSink(HttpClientMixin, Sink):
         self.api_url = api_url.rstrip("/")
         self.timeout_s = timeout_s
         self._transport = transport
+        self.limiter = RateLimiter(rate_per_s=1.0, burst=3)
 
     def __repr__(self) -> str:
         mode = f"channel={self.channel!r}" if self._token else "webhook"
@@ -70,10 +72,39 @@ class SlackSink(HttpClientMixin, Sink):
             return await self._post_message(message)
         return await self._post_webhook(message)
 
+    async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
+        """Acknowledged, resolved and breached alerts are updated in place (``chat.update``); warnings,
+        reminders and escalations go in the alert's thread. Without the original (an escalation level, a
+        webhook, a digest) the follow-up is a message of its own, with the alert when there is one."""
+        alert, kind = notice.get("alert"), notice["kind"]
+        if not self._token:
+            message = build_message(alert, kind, notice["summary"]) if alert and kind == "escalation" else build_notice(notice)
+            return await self._post_webhook({**message, "unfurl_links": False, "unfurl_media": False})
+        if alert and ref and kind in ("acknowledged", "resolved", "breach"):
+            message = build_message(alert, kind, notice["summary"])
+            await self._call("chat.update", {"channel": self.channel, "ts": ref, **message})
+            return Delivered(ref=ref)
+        if alert and ref:
+            return await self._post_message({**build_notice(notice), "thread_ts": ref, "unfurl_links": False})
+        if alert:
+            return await self._post_message({**build_message(alert, "open", notice["summary"]), "unfurl_links": False})
+        return await self._post_message({**build_notice(notice), "unfurl_links": False})
+
     async def _post_message(self, message: dict[str, Any]) -> Delivered:
+        body = await self._call("chat.postMessage", {"channel": self.channel, **message})
+        return Delivered(ref=str(body.get("ts") or "") or None)
+
+    async def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One Web API call; Slack answers 200 with ``ok: false`` for API errors, so both are checked.
+
+        Posts wait for the channel's turn first: Slack allows about one
+        message per second per channel, and a limiter keeps us under it
+        rather than learning it from 429s."""
+        if method == "chat.postMessage":
+            await self.limiter.acquire(str(payload.get("channel")))
         response = await post(
-            self.http(), f"{self.api_url}/chat.postMessage", "slack",
-            json={"channel": self.channel, **message},
+            self.http(), f"{self.api_url}/{method}", "slack",
+            json=payload,
             headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json; charset=utf-8"},
         )
         if response.status_code != 200:
@@ -85,7 +116,7 @@ class SlackSink(HttpClientMixin, Sink):
         if not isinstance(body, dict):
             raise DeliveryError("slack: answer was not a JSON object", retryable=True)
         if body.get("ok") is True:
-            return Delivered(ref=str(body.get("ts") or "") or None)
+            return body
         code = safe_code(str(body.get("error") or "")) or "unknown_error"
         if code in TRANSIENT_ERRORS:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

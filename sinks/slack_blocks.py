@@ -68,8 +68,38 @@ def quoted(text: Any) -> str:
     return "\n".join("> " + escape(line) for line in body.splitlines())
 
 
-def build_message(alert: dict[str, Any]) -> dict[str, Any]:
-    """``text`` (notification fallback) and ``blocks`` for chat.postMessage or an incoming webhook."""
+LABEL_CHOICES = ("complaint", "question", "suggestion", "praise", "other")
+STATE_LINES = {
+    "acknowledged": ":eyes: Acknowledged",
+    "resolved": ":white_check_mark: Resolved",
+    "breach": ":hourglass: Window closed without acknowledgement",
+}
+
+
+def action_block(alert_id: str, state: str = "open") -> dict[str, Any]:
+    """Acknowledge / Resolve buttons and a "wrong label" menu; values carry only our own alert id."""
+    elements: list[dict[str, Any]] = []
+    if state == "open":
+        elements.append({"type": "button", "action_id": "pot_ack", "style": "primary", "value": alert_id,
+                         "text": {"type": "plain_text", "text": "Acknowledge"}})
+    if state in ("open", "acknowledged"):
+        elements.append({"type": "button", "action_id": "pot_resolve", "value": alert_id,
+                         "text": {"type": "plain_text", "text": "Resolve"}})
+    elements.append({
+        "type": "static_select", "action_id": "pot_relabel",
+        "placeholder": {"type": "plain_text", "text": "Wrong label?"},
+        "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{alert_id}|{label}"} for label in LABEL_CHOICES],
+    })
+    return {"type": "actions", "block_id": "pot_actions", "elements": elements}
+
+
+def build_message(alert: dict[str, Any], state: str = "open", status: str | None = None) -> dict[str, Any]:
+    """``text`` (notification fallback) and ``blocks`` for chat.postMessage or an incoming webhook.
+
+    ``state`` and ``status`` render the same alert again after it changed
+    (for ``chat.update``): a status line on top, and only the buttons that
+    still make sense.
+    """
     post, cls = alert["post"], alert["classification"]
     author = post.get("author") or {}
     label, priority = str(cls.get("label", "?")), str(alert.get("priority", "?"))
@@ -90,8 +120,14 @@ def build_message(alert: dict[str, Any]) -> dict[str, Any]:
     ]
     if post.get("brand"):
         fields.append(mrkdwn(f"*Brand*\n{escape(one_line(post['brand'], 80))}", FIELD_LIMIT))
+    if alert.get("history"):
+        recent = ", ".join(escape(one_line(x, 16)) for x in alert.get("recent_labels") or [])
+        fields.append(mrkdwn(f"*History*\n{escape(one_line(alert['history'], 120))}" + (f" (last: {recent})" if recent else ""), FIELD_LIMIT))
     reasons = " · ".join(escape(one_line(reason, 200)) for reason in alert.get("reasons") or []) or "no reasons given"
-    blocks = [
+    blocks: list[dict[str, Any]] = []
+    if status:
+        blocks.append({"type": "context", "elements": [mrkdwn(f"*{STATE_LINES.get(state, state)}* · {escape(one_line(status, 300))}")]})
+    blocks += [
         {"type": "header", "text": {"type": "plain_text", "text": one_line(heading, 150), "emoji": True}},
         {"type": "section", "text": mrkdwn(body)},
         {"type": "section", "fields": fields},
@@ -101,5 +137,19 @@ def build_message(alert: dict[str, Any]) -> dict[str, Any]:
                    f"{escape(one_line(cls.get('model_version'), 20))}", FIELD_LIMIT),
         ]},
     ]
+    if state != "resolved":
+        blocks.append(action_block(str(alert.get("alert_id")), "open" if state == "breach" else state))
     fallback = f"{label.upper()} {priority} from {who}: {one_line(post.get('text'), 150)}"
     return {"text": fit(escape(fallback), MRKDWN_LIMIT), "blocks": blocks}
+
+
+def build_notice(notice: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up as its own message (a thread reply, or a digest or surge): the summary and any entries."""
+    lines = [f"*{escape(one_line(notice.get('kind'), 30)).upper()}* · {escape(one_line(notice.get('summary'), 500))}"]
+    detail = notice.get("detail") or {}
+    for entry in (detail.get("entries") or [])[:30]:
+        lines.append(f"• _{escape(one_line(entry.get('label'), 20))}_ " + escape(one_line(entry.get("text"), 200)))
+    for sample in (detail.get("samples") or [])[:5]:
+        lines.append("> " + escape(one_line(sample, 280)))
+    text = "\n".join(lines)
+    return {"text": fit(escape(one_line(notice.get("summary"), 300)), MRKDWN_LIMIT), "blocks": [{"type": "section", "text": mrkdwn(text)}]}

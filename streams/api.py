@@ -106,7 +106,7 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
         async def get(self, request: Request) -> Response:
             return self.json({"status": "ok"})
 
-    topic_names = [settings.topic(name) for name in ("posts", "classified", "alerts", "events", "dlq")]
+    topic_names = [settings.topic(name) for name in ("posts", "classified", "alerts", "events", "dlq", "actions", "notices")]
     topics_checked: dict[str, float] = {}
 
     def missing_topics() -> list[str]:
@@ -150,3 +150,11 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
     app.page("/healthz")(Health)
     app.page("/readyz")(Ready)
     app.page("/metrics")(Metrics)
+
+    from .api_alerts import register_alert_api
+
+    register_alert_api(app, settings, lambda header: authorised(header, token))
+
+    from .api_slack import register_slack_api
+
+    register_slack_api(app, settings)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -30,22 +31,79 @@ from .config import Settings
 from .dedupe import is_duplicate, remember
 from .fetchwait import bound_fetch_wait
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
-from .records import Alert, Classified, Correction, DeadLetter, Event, ShadowDisagreement, isoformat, parse_instant
-from .routing import RoutingPolicy, route
+from . import digests, sla, surges
+from .authors import record_post
+from .clock import Clock
+from .config import LABELS
+from .keywords import KeywordMatcher
+from .policy import Policy, PolicyHolder
+from .records import (
+    Action, Alert, Classified, Correction, DeadLetter, Event, Notice, Post, ShadowDisagreement, alert_id_for,
+    isoformat, parse_instant,
+)
+from .routing import author_labels, decide, match_routes
+from .silence_feed import follow_silences
+from .silences import Silence, silenced_by
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections")
+TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections", "actions", "notices", "surge-counts")
+SINGLE_PARTITION_TOPICS = ("silences", "digests")
+"""Topics one worker must own whole: silences are read by all, digests batch across all partitions."""
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+
+
+class _FollowUp:
+    """Adapts a sink's ``follow_up`` to the retry stage, which calls ``deliver``."""
+
+    def __init__(self, sink: Any, ref: str | None) -> None:
+        self.sink, self.ref = sink, ref
+
+    async def deliver(self, notice: dict[str, Any]) -> Any:
+        return await self.sink.follow_up(notice, self.ref)
+
+
+def brand_accounts(policy: Policy) -> set[str]:
+    return {name for name in policy.brand_accounts} | {"@" + n.lstrip("@") for n in policy.brand_accounts if not ":" in n}
+
+
+_matchers: dict[int, KeywordMatcher] = {}
+
+
+def keyword_matcher(policy: Policy) -> KeywordMatcher:
+    """One compiled matcher per policy object (a reload compiles the new one once)."""
+    key = id(policy)
+    if key not in _matchers:
+        _matchers.clear()
+        _matchers[key] = KeywordMatcher(policy.keyword_rules())
+    return _matchers[key]
+
+
+def surge_scopes(policy: Policy, post: Post, decision: Any) -> list[str]:
+    scopes = []
+    if "all" in policy.surges.scopes:
+        scopes.append("all")
+    if "brand" in policy.surges.scopes and post.brand:
+        scopes.append(f"brand:{post.brand}")
+    if "keyword" in policy.surges.scopes and decision is not None:
+        scopes += [f"keyword:{name}" for name in decision.alert.keyword_classes or []]
+    return scopes
 
 
 def create_app(
-    settings: Settings, classifier: Classifier, sinks: dict[str, Any], shadow: Classifier | None = None
+    settings: Settings,
+    classifier: Classifier,
+    sinks: dict[str, Any],
+    shadow: Classifier | None = None,
+    holder: PolicyHolder | None = None,
 ) -> faust.App:
-    """Build the app around a loaded classifier (and optional shadow) and sinks keyed by receiver name."""
+    """Build the app around a loaded classifier (and optional shadow), the policy and sinks keyed by receiver name."""
+    holder = holder or PolicyHolder(None)
+    clock = Clock(settings.clock_offset_file)
+
+    def _now() -> datetime:
+        return clock.now()
     bound_fetch_wait(settings.fetch_max_wait_ms)
     app = faust.App(
         settings.app_id,
@@ -69,13 +127,18 @@ def create_app(
     dlq = app.topic(settings.topic("dlq"), key_type=str, value_type=DeadLetter)
     shadow_topic = app.topic(settings.topic("shadow"), key_type=str, value_type=ShadowDisagreement)
     corrections = app.topic(settings.topic("corrections"), key_type=str, value_type=Correction)
+    actions = app.topic(settings.topic("actions"), key_type=str, value_type=Action)
+    notices = app.topic(settings.topic("notices"), key_type=str, value_type=Notice)
+    silences_topic = app.topic(settings.topic("silences"), key_type=str, value_serializer="json", partitions=1)
+    digests_topic = app.topic(settings.topic("digests"), key_type=str, value_serializer="json", partitions=1)
+    surge_counts = app.topic(settings.topic("surge-counts"), key_type=str, value_serializer="json")
     seen = app.Table("seen-posts", partitions=settings.partitions)
+    author_ctx = app.Table("authors", partitions=settings.partitions)
     delivered = app.Table("deliveries", partitions=settings.partitions)
-    policy = RoutingPolicy(
-        windows_s=dict(settings.windows_s),
-        receivers=tuple(settings.receivers),
-        uncertain_below=settings.uncertain_below,
-    )
+    clocks = app.Table("clocks", partitions=settings.partitions)
+    digest_buffers = app.Table("digest-buffers", partitions=1)
+    surge_state = app.Table("surge-state", partitions=settings.partitions)
+    silences: dict[str, Silence] = {}
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
     metrics.initialise(list(sinks), classifier.name)
 
@@ -123,7 +186,7 @@ def create_app(
             metrics.CLASSIFY_BATCH.observe(len(valid))
             for post, prediction in zip(valid, predictions):
                 metrics.CLASSIFIED.labels(prediction.label, classifier.name).inc()
-                await classified.send(key=post.key, value=to_classified(post, prediction, classifier.name, classifier.version))
+                await classified.send(key=f"{post.platform}:{post.author.id}", value=to_classified(post, prediction, classifier.name, classifier.version))
             if shadow is not None:
                 await compare_with_shadow(loop, valid, predictions)
 
@@ -146,55 +209,277 @@ def create_app(
         async for event in stream.events():
             item = event.value
             try:
-                now = _now()
-                key = item.post.key
-                origin = f"{event.message.partition}:{event.message.offset}"
-                previous = seen.get(key)
-                if is_duplicate(previous, origin, now.timestamp(), settings.dedupe_retention_s):
-                    metrics.DUPLICATES.inc()
-                    continue
-                if previous is None or previous.get("origin") != origin:
-                    seen[key] = remember(origin, now.timestamp())
-                alert = route(item.post, item.classification, policy, now)
-                if alert is None:
-                    metrics.NOT_ALERTED.inc()
-                    continue
-                metrics.ALERTS.labels(alert.classification.label, alert.priority).inc()
-                await alerts.send(key=alert.alert_id, value=alert)
-                await emit(alert.alert_id, "raised", {"label": alert.classification.label, "priority": alert.priority, "deadline": alert.deadline})
+                await route_one(item, f"{event.message.partition}:{event.message.offset}")
             except Exception as exc:
                 log.exception("routing failed")
                 await send_dead_letter(dead_letter("route", "route_error", f"{type(exc).__name__}: {exc}", item.dumps(), _now()))
 
+    async def route_one(item: Classified, origin: str) -> None:
+        """Dedupe, author context, brand replies, surges, silences, then raise the alert and open its clock."""
+        now = _now()
+        policy = holder.current
+        post, classification = item.post, item.classification
+        key = post.key
+        previous = seen.get(key)
+        if is_duplicate(previous, origin, now.timestamp(), settings.dedupe_retention_s):
+            metrics.DUPLICATES.inc()
+            return
+        if previous is None or previous.get("origin") != origin:
+            seen[key] = remember(origin, now.timestamp())
+        if author_labels(post) & brand_accounts(policy):
+            if post.in_reply_to:
+                await actions.send(key=alert_id_for(f"{post.platform}:{post.in_reply_to}"), value=Action(
+                    alert_id=alert_id_for(f"{post.platform}:{post.in_reply_to}"), kind="resolve", at=isoformat(now),
+                    actor=f"{post.author.handle or post.author.id} (brand reply)",
+                    detail={"evidence": {"post": post.key, "text": post.text[:500], "url": post.url}},
+                ))
+            return
+        author_key = f"{post.platform}:{post.author.id}"
+        ctx = record_post(author_ctx.get(author_key), now.timestamp(), classification.label, post.platform, policy.history.keep)
+        author_ctx[author_key] = ctx
+        decision = decide(post, classification, ctx, policy, keyword_matcher(policy), now)
+        if classification.label == "complaint" and policy.surges.enabled:
+            for scope in surge_scopes(policy, post, decision):
+                await surge_counts.send(key=scope, value={"scope": scope, "at": now.timestamp(), "text": post.text[:280]})
+        if decision is None:
+            metrics.NOT_ALERTED.inc()
+            return
+        alert = decision.alert
+        silence = silenced_by(silences.values(), decision.match_labels, now.timestamp())
+        if silence is not None:
+            metrics.SILENCED.labels(classification.label if classification.label in LABELS[:4] else "complaint").inc()
+            await emit(alert.alert_id, "silenced", {"silence": silence.id, "by": silence.created_by, "label": classification.label})
+            return
+        metrics.ALERTS.labels(classification.label, alert.priority).inc()
+        await alerts.send(key=alert.alert_id, value=alert)
+        await emit(alert.alert_id, "raised", {
+            "label": classification.label, "priority": alert.priority, "deadline": alert.deadline,
+            "receivers": alert.receivers, "digests": sorted(decision.digests), "policy_version": holder.version,
+        })
+        clock_plan = {**decision.clock, "text": post.text[:200], "alert": json.loads(alert.dumps())}
+        await actions.send(key=alert.alert_id, value=Action(alert_id=alert.alert_id, kind="open", at=isoformat(now), clock=clock_plan))
+        for receiver, every_s in decision.digests.items():
+            await digests_topic.send(key=receiver, value={
+                "receiver": receiver, "every_s": every_s, "entry": {
+                    "alert_id": alert.alert_id, "label": classification.label, "priority": alert.priority,
+                    "text": post.text[:280], "url": post.url, "lang": classification.lang, "author": post.author.handle,
+                },
+            })
+
+    async def deliver(receiver: str, mark: str, call: Any) -> tuple[str, Any, int | None, BaseException | None]:
+        """One receiver's delivery, never raising: receivers are delivered side by side, so one slow or
+        failing receiver does not hold up the others."""
+        from sinks.base import DeliveryError
+
+        if delivered.get(mark) is not None:
+            metrics.DELIVERIES.labels(receiver, "skipped_duplicate").inc()
+            return receiver, None, None, None
+        sink = sinks.get(receiver)
+        try:
+            if sink is None:
+                raise DeliveryError(f"no sink configured for receiver {receiver!r}", retryable=False)
+            result, attempts = await call(sink)
+        except Exception as exc:  # a sink's bug is a failed delivery, not a dead worker
+            metrics.DELIVERIES.labels(receiver, "failed").inc()
+            return receiver, None, None, exc
+        return receiver, result, attempts, None
+
     @app.agent(alerts, name="deliver-alerts")
     async def deliver_alerts(stream: Any) -> None:
-        from sinks.base import DeliveryError
         from sinks.notify import deliver_with_retry
 
         for sink in sinks.values():
             await sink.start()
         async for alert in stream:
             payload = json.loads(alert.dumps())
-            for receiver in alert.receivers:
-                mark = f"{alert.alert_id}|{receiver}"
-                if delivered.get(mark) is not None:
-                    metrics.DELIVERIES.labels(receiver, "skipped_duplicate").inc()
+            results = await asyncio.gather(*(
+                deliver(receiver, f"{alert.alert_id}|{receiver}", lambda sink: deliver_with_retry(sink, payload))
+                for receiver in alert.receivers
+            ))
+            for receiver, result, attempts, error in results:
+                if error is not None:
+                    await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {error}", alert.dumps(), _now()))
+                    await emit(alert.alert_id, "delivery_failed", {"receiver": receiver, "error": str(error)})
+                elif result is not None:
+                    delivered[f"{alert.alert_id}|{receiver}"] = result.ref or "ok"
+                    metrics.DELIVERIES.labels(receiver, "delivered").inc()
+                    if alert.post.received_at:
+                        metrics.POST_TO_ALERT.observe(max(0.0, (_now() - parse_instant(alert.post.received_at)).total_seconds()))
+                    await emit(alert.alert_id, "delivered", {"receiver": receiver, "attempts": attempts, "ref": result.ref})
+
+    @app.agent(actions, name="sla-clock")
+    async def sla_clock(stream: Any) -> None:
+        async for event in stream.events():
+            action = event.value
+            try:
+                await apply_action(action, event.message.partition)
+            except Exception as exc:
+                log.exception("clock action failed")
+                await send_dead_letter(dead_letter("clock", "clock_error", f"{type(exc).__name__}: {exc}", action.dumps(), _now()))
+
+    async def apply_action(action: Action, partition: int) -> None:
+        now = _now()
+        old = clocks.get(action.alert_id)
+        request = {"kind": action.kind, "step": action.step, "actor": action.actor, "detail": action.detail}
+        if action.kind == "open":
+            request["clock"] = {**(action.clock or {}), "partition": partition}
+        new, outcome = sla.apply(old, request, now.timestamp())
+        if new is not None and new is not old:
+            clocks[action.alert_id] = new
+        if outcome.status in ("unknown", "already_acknowledged", "already_resolved") and action.kind in ("ack", "resolve"):
+            log.info("%s of %s by %s: %s", action.kind, action.alert_id, action.actor, outcome.status)
+        if outcome.event is None or new is None:
+            return
+        label, priority = new["label"], new["priority"]
+        kind = outcome.event["kind"]
+        if kind in sla.STEP_KINDS:
+            metrics.SLA_STEPS.labels(kind, label).inc()
+        if kind == "acknowledged" or (kind == "resolved" and old and old["state"] == "open"):
+            metrics.TIME_TO_ACK.labels(label, priority).observe(max(0.0, now.timestamp() - new["raised_at"]))
+            metrics.ACKED.labels(label, "true" if now.timestamp() <= new["deadline"] else "false").inc()
+        if kind == "resolved":
+            metrics.TIME_TO_RESOLVE.labels(label, priority).observe(max(0.0, now.timestamp() - new["raised_at"]))
+            if outcome.detail.get("evidence"):
+                metrics.AUTO_RESOLVED.inc()
+        await emit(action.alert_id, kind, outcome.event["detail"], actor=action.actor)
+        notice = outcome.notice
+        if notice and notice["receivers"]:
+            await notices.send(key=action.alert_id, value=Notice(
+                notice_id=f"{action.alert_id}:{notice['step']}", kind=notice["kind"], receivers=notice["receivers"],
+                at=isoformat(now), summary=notice["summary"], actor=action.actor, alert=new.get("alert"),
+                detail=notice["detail"],
+            ))
+
+    @app.agent(notices, name="deliver-notices")
+    async def deliver_notices(stream: Any) -> None:
+        from sinks.notify import deliver_with_retry
+
+        async for notice in stream:
+            payload = json.loads(notice.dumps())
+            alert_id = (notice.alert or {}).get("alert_id")
+
+            def follow(receiver: str) -> Any:
+                ref = delivered.get(f"{alert_id}|{receiver}") if alert_id else None
+                ref = None if ref == "ok" else ref
+                return lambda sink: deliver_with_retry(_FollowUp(sink, ref), payload)
+
+            results = await asyncio.gather(*(
+                deliver(receiver, f"{notice.notice_id}|{receiver}", follow(receiver)) for receiver in notice.receivers
+            ))
+            for receiver, result, attempts, error in results:
+                if error is not None:
+                    await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {error}", notice.dumps(), _now()))
+                    await emit(alert_id or notice.notice_id, "delivery_failed", {"receiver": receiver, "notice": notice.kind, "error": str(error)})
+                elif result is not None:
+                    delivered[f"{notice.notice_id}|{receiver}"] = result.ref or "ok"
+                    metrics.DELIVERIES.labels(receiver, "delivered").inc()
+                    if notice.kind == "digest":
+                        metrics.DIGESTS.labels(receiver).inc()
+
+    @app.agent(digests_topic, name="digests")
+    async def digest_agent(stream: Any) -> None:
+        async for item in stream:
+            now = _now()
+            if item.get("flush"):
+                for receiver in list(digest_buffers.keys()):
+                    buffer = digest_buffers.get(receiver)
+                    if digests.is_due(buffer, now.timestamp()):
+                        entries = buffer["entries"]
+                        await notices.send(key=receiver, value=Notice(
+                            notice_id=f"digest:{receiver}:{int(buffer['since'])}", kind="digest", receivers=[receiver],
+                            at=isoformat(now), summary=digests.headline(entries, buffer.get("dropped", 0)),
+                            detail={"entries": entries, "since": isoformat(datetime.fromtimestamp(buffer["since"], timezone.utc))},
+                        ))
+                        digest_buffers[receiver] = None
+                continue
+            digest_buffers[item["receiver"]] = digests.add(digest_buffers.get(item["receiver"]), item["entry"], item["every_s"], now.timestamp())
+
+    @app.agent(surge_counts, name="surges")
+    async def surge_agent(stream: Any) -> None:
+        async for item in stream:
+            policy = holder.current
+            config = policy.surges
+            scope = item["scope"]
+            state = surges.observe(surge_state.get(scope) or surges.new_state(), item["at"], item["text"], config)
+            state, surge = surges.check(state, _now().timestamp(), config)
+            surge_state[scope] = state
+            if surge is None:
+                continue
+            kind = scope.partition(":")[0]
+            metrics.SURGES.labels(kind).inc()
+            scope_labels: dict[str, Any] = {"kind": "surge", "scope": kind, "label": "complaint"}
+            if kind == "brand":
+                scope_labels["brand"] = scope.partition(":")[2]
+            if kind == "keyword":
+                scope_labels["keyword_class"] = {scope.partition(":")[2]}
+            receivers = [r for route_ in match_routes(policy.routes, scope_labels) for r in route_.receivers]
+            now = _now()
+            notice_id = f"surge:{scope}:{int(now.timestamp())}"
+            await emit(notice_id, "surge", {"scope": scope, "count": surge.count, "threshold": surge.threshold})
+            await notices.send(key=scope, value=Notice(
+                notice_id=notice_id, kind="surge", receivers=list(dict.fromkeys(receivers)), at=isoformat(now),
+                summary=surge.summary(scope), detail={
+                    "scope": scope, "count": surge.count, "baseline_mean": surge.baseline_mean,
+                    "baseline_sd": surge.baseline_sd, "top_terms": surge.top_terms, "samples": surge.samples,
+                },
+            ))
+
+    proposed: dict[tuple[str, str], float] = {}
+
+    @app.timer(settings.clock_tick_s)
+    async def tick() -> None:
+        """Propose the clock steps that came due, refresh the open-alert gauges, flush digests, watch the policy."""
+        now = _now().timestamp()
+        active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == actions.get_topic_name()}
+        counts: dict[tuple[str, str], int] = {}
+        for alert_id, clock in list(clocks.items()):
+            if clock is None or clock["state"] == "resolved" or clock.get("partition") not in active:
+                continue
+            if clock["label"] in LABELS[:4]:
+                counts[(clock["label"], clock["state"])] = counts.get((clock["label"], clock["state"]), 0) + 1
+            for step in sla.due_steps(clock, now):
+                if now - proposed.get((alert_id, step), -1e18) < 10:
                     continue
-                sink = sinks.get(receiver)
-                try:
-                    if sink is None:
-                        raise DeliveryError(f"no sink configured for receiver {receiver!r}", retryable=False)
-                    result, attempts = await deliver_with_retry(sink, payload)
-                except Exception as exc:  # a sink's bug is a failed delivery, not a dead worker
-                    metrics.DELIVERIES.labels(receiver, "failed").inc()
-                    await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {exc}", alert.dumps(), _now()))
-                    await emit(alert.alert_id, "delivery_failed", {"receiver": receiver, "error": str(exc)})
-                    continue
-                delivered[mark] = result.ref or "ok"
-                metrics.DELIVERIES.labels(receiver, "delivered").inc()
-                if alert.post.received_at:
-                    metrics.POST_TO_ALERT.observe(max(0.0, (_now() - parse_instant(alert.post.received_at)).total_seconds()))
-                await emit(alert.alert_id, "delivered", {"receiver": receiver, "attempts": attempts})
+                proposed[(alert_id, step)] = now
+                await actions.send(key=alert_id, value=Action(alert_id=alert_id, kind="fire", step=step, at=isoformat(_now())))
+        for stale in [k for k, at in proposed.items() if now - at > 60]:
+            del proposed[stale]
+        for label in LABELS[:4]:
+            for state in ("open", "acknowledged"):
+                metrics.OPEN_ALERTS.labels(label, state).set(counts.get((label, state), 0))
+        if now - flushed.get("at", 0.0) >= settings.digest_check_s:
+            flushed["at"] = now
+            await digests_topic.send(key="flush", value={"flush": True, "at": now})
+        if holder.changed_on_disk():
+            reload_policy("file changed")
+
+    flushed: dict[str, float] = {}
+
+    def reload_policy(why: str) -> None:
+        ok, message = holder.reload()
+        if ok:
+            missing = sorted(set(holder.current.receivers) - set(sinks))
+            if missing:
+                log.error("policy reload (%s) names receivers this worker did not start (%s): restart to add them", why, missing)
+        metrics.POLICY_RELOADS.labels("ok" if ok else "failed").inc()
+        metrics.POLICY_VERSION.set(holder.version)
+
+    @app.task
+    async def on_start() -> None:
+        """SIGHUP reloads the policy, as daemons do; silences are read from their topic by every worker."""
+        metrics.POLICY_VERSION.set(holder.version)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_policy, "SIGHUP")
+        except (NotImplementedError, RuntimeError):
+            log.warning("SIGHUP reload unavailable here; the policy file is still watched for changes")
+        await follow_silences(settings, silences)
+
+    app.pot_clocks = clocks  # type: ignore[attr-defined]
+    app.pot_actions = actions  # type: ignore[attr-defined]
+    app.pot_silences = silences  # type: ignore[attr-defined]
+    app.pot_silences_topic = silences_topic  # type: ignore[attr-defined]
+    app.pot_clock = clock  # type: ignore[attr-defined]
+    app.pot_policy = holder  # type: ignore[attr-defined]
 
     from .api import register_api
 

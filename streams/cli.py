@@ -69,6 +69,7 @@ def run(
     data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
     shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
+    policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml).", envvar="POT_POLICY_FILE"),
     log_level: str = typer.Option("warning", help="Log level of the worker."),
 ) -> None:
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
@@ -76,15 +77,24 @@ def run(
 
     from classifiers.process import ClassifierProcess
 
-    from .app import TOPICS, create_app
+    from .app import SINGLE_PARTITION_TOPICS, TOPICS, create_app
+    from .policy import PolicyError, PolicyHolder, policy_for_receivers
     from .broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
     from .replay import replay_task
-    from sinks.registry import build_sinks
+    from sinks.registry import build_receivers
 
-    settings = _settings(broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow)
+    settings = _settings(
+        broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        policy_file=policy,
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        sinks = build_sinks(settings.receivers, alerts_path=settings.alerts_path)
+        holder = PolicyHolder(settings.policy_file, default=policy_for_receivers(settings.receivers, settings.windows_s, settings.uncertain_below))
+    except PolicyError as exc:
+        err.print(f"[red]policy error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        sinks = build_receivers(holder.current.receivers, alerts_path=settings.alerts_path)
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -110,6 +120,7 @@ def run(
         else:
             wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s)
         created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication)
+        created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication)
         if created:
             err.print(f"created topics: {', '.join(created)}")
     except BrokerUnreachable as exc:
@@ -118,7 +129,7 @@ def run(
             embedded.stop()
         raise typer.Exit(3) from None
 
-    app = create_app(settings, model, sinks, shadow_model)
+    app = create_app(settings, model, sinks, shadow_model, holder)
     if replay_path is not None:
         app.task(replay_task(app, replay_path, replay_pace))
     err.print(
@@ -287,6 +298,11 @@ def corrections_export(
     settings = _client_settings(broker, data_dir)
     count = export_corrections(settings, out)
     err.print(f"wrote {count} corrected example(s) to {out}")
+
+
+from .desk_cli import register as _register_desk  # noqa: E402
+
+_register_desk(cli)
 
 
 def main() -> None:

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     windows_s: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WINDOWS_S))
     uncertain_below: float = Field(default=0.5, ge=0, le=1)
 
+    policy_file: Path | None = Field(
+        default=None, description="The routing policy (YAML); reloaded on SIGHUP or when the file changes."
+    )
+    clock_tick_s: float = Field(default=1.0, gt=0, le=60, description="How often the SLA clock looks for due steps.")
+    digest_check_s: float = Field(default=30.0, gt=0, description="How often digests are checked for being due.")
+    clock_offset_file: Path | None = Field(
+        default=None, description="Seconds to add to the system time, read from this file (tests and fire drills)."
+    )
+    api_url: str = Field(default="http://127.0.0.1:6066", description="Where `pot ack`, `pot alerts`, `pot silence` reach a worker.")
+
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:

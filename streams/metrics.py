@@ -5,7 +5,7 @@ Every figure is a counter or histogram that Prometheus can sum across workers.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .config import LABELS
 from .validation import REASON_CODES
@@ -59,6 +59,41 @@ SHADOW_DISAGREEMENTS = Counter(
 SHADOW_ERRORS = Counter("pot_shadow_errors_total", "Shadow classifier calls that failed.", registry=REGISTRY)
 CORRECTIONS = Counter("pot_corrections_total", "Label corrections received, by the right label.", ["label"], registry=REGISTRY)
 
+WINDOW_BUCKETS = (60, 300, 600, 900, 1800, 2700, 3600, 5400, 7200, 14400, 28800, 43200, 86400, 172800)
+"""Seconds, dense around the policy's windows (15 min, 1 h, 24 h), so "acked within the window" reads off a bucket."""
+
+OPEN_ALERTS = Gauge(
+    "pot_alerts_open",
+    "Alerts not yet resolved, by label and state (open = unacknowledged), counted by the worker that owns each "
+    "alert's partition, so the sum over workers is the total.",
+    ["label", "state"], registry=REGISTRY,
+)
+TIME_TO_ACK = Histogram(
+    "pot_time_to_acknowledge_seconds", "From an alert being raised to its acknowledgement.",
+    ["label", "priority"], buckets=WINDOW_BUCKETS, registry=REGISTRY,
+)
+TIME_TO_RESOLVE = Histogram(
+    "pot_time_to_resolve_seconds", "From an alert being raised to its resolution.",
+    ["label", "priority"], buckets=WINDOW_BUCKETS, registry=REGISTRY,
+)
+ACKED = Counter(
+    "pot_alerts_acknowledged_total",
+    "Alerts acknowledged (or resolved unacknowledged), by label and whether it was within the window.",
+    ["label", "within_window"], registry=REGISTRY,
+)
+SLA_STEPS = Counter(
+    "pot_sla_steps_total", "Clock steps fired: warning, breach, escalation, reminder; by label.",
+    ["step", "label"], registry=REGISTRY,
+)
+SILENCED = Counter("pot_alerts_silenced_total", "Alerts recorded but not sent because a silence matched.", ["label"], registry=REGISTRY)
+SURGES = Counter("pot_surges_total", "Complaint surges detected, by scope kind (all, brand, keyword).", ["scope"], registry=REGISTRY)
+DIGESTS = Counter("pot_digests_sent_total", "Digest messages sent, by receiver.", ["receiver"], registry=REGISTRY)
+AUTO_RESOLVED = Counter(
+    "pot_alerts_answered_in_stream_total", "Alerts resolved by a brand account's reply seen in the stream.", registry=REGISTRY
+)
+POLICY_RELOADS = Counter("pot_policy_reloads_total", "Policy reloads, by outcome (ok, failed).", ["outcome"], registry=REGISTRY)
+POLICY_VERSION = Gauge("pot_policy_version", "Reload count of the policy this worker is using (1 = as started).", registry=REGISTRY)
+
 
 def initialise(sinks: list[str], model: str) -> None:
     """Create every bounded label combination so dashboards show zeros, not gaps."""
@@ -75,6 +110,18 @@ def initialise(sinks: list[str], model: str) -> None:
     for label in LABELS[:4]:
         for priority in ("P1", "P2", "P3", "P4"):
             ALERTS.labels(label, priority)
+    for label in LABELS[:4]:
+        for state in ("open", "acknowledged"):
+            OPEN_ALERTS.labels(label, state)
+        for within in ("true", "false"):
+            ACKED.labels(label, within)
+        for step in ("warning", "breach", "escalation", "reminder"):
+            SLA_STEPS.labels(step, label)
+        SILENCED.labels(label)
+    for scope in ("all", "brand", "keyword"):
+        SURGES.labels(scope)
+    for outcome in ("ok", "failed"):
+        POLICY_RELOADS.labels(outcome)
     for sink in sinks:
         for outcome in ("delivered", "failed", "skipped_duplicate"):
             DELIVERIES.labels(sink, outcome)

@@ -65,6 +65,10 @@ class Alert(faust.Record, serializer="json"):
     reasons: list[str]
     receivers: list[str]
     raised_at: str
+    history: str | None = None
+    recent_labels: list[str] | None = None
+    keyword_classes: list[str] | None = None
+    uncertain: bool = False
 
 
 class Event(faust.Record, serializer="json"):
@@ -75,6 +79,40 @@ class Event(faust.Record, serializer="json"):
     at: str
     actor: str
     detail: dict[str, Any]
+
+
+class Action(faust.Record, serializer="json"):
+    """A change to an alert's clock, keyed by alert id so one partition owns each alert's state.
+
+    ``kind`` is ``open`` (with the clock plan in ``clock``), ``ack``,
+    ``resolve`` or ``fire`` (a timer step that came due, named in ``step``).
+    """
+
+    alert_id: str
+    kind: str
+    at: str
+    actor: str = "monitor"
+    step: str | None = None
+    clock: dict[str, Any] | None = None
+    alert: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None
+
+
+class Notice(faust.Record, serializer="json"):
+    """A follow-up for receivers: warning, breach, escalation, reminder, acknowledged, resolved, digest, surge.
+
+    ``notice_id`` is stable (alert id and step), so the delivery log absorbs a
+    notice sent twice.
+    """
+
+    notice_id: str
+    kind: str
+    receivers: list[str]
+    at: str
+    summary: str
+    actor: str = "monitor"
+    alert: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None
 
 
 class DeadLetter(faust.Record, serializer="json"):

@@ -9,6 +9,8 @@ import pytest
 
 from sinks import ConsoleSink, JsonlSink
 from sinks.email import EmailSink
+from sinks.pagerduty import DEFAULT_URL as PAGERDUTY_URL
+from sinks.pagerduty import PagerDutySink
 from sinks.registry import build_sinks
 from sinks.slack import SlackSink
 from sinks.webhook import WebhookSink
@@ -16,6 +18,7 @@ from sinks.webhook import WebhookSink
 ALERTS = Path("var/alerts.jsonl")
 TOKEN = "xoxb-registry-secret-token"
 HOOK = "https://hooks.slack.com/services/T0/B0/registrysecret"
+ROUTING_KEY = "R0utingKeyRegistrySecret00000000"
 EMAIL = {"POT_SMTP_HOST": "smtp.acme.example", "POT_EMAIL_FROM": "pot@acme.example", "POT_EMAIL_TO": "a@acme.example, b@acme.example"}
 
 
@@ -55,6 +58,9 @@ def test_slack_webhook_mode_and_email_port_defaults() -> None:
         (["email"], {**EMAIL, "POT_SMTP_TLS": "ssl3"}, "POT_SMTP_TLS must be one of"),
         (["email"], {**EMAIL, "POT_SMTP_PORT": "smtp"}, "POT_SMTP_PORT"),
         (["email"], {**EMAIL, "POT_SMTP_TLS": "none", "POT_SMTP_USER": "pot", "POT_SMTP_PASSWORD": "pw-secret"}, "unencrypted"),
+        (["pagerduty"], {}, "POT_PAGERDUTY_ROUTING_KEY"),
+        (["pagerduty"], {"POT_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "POT_PAGERDUTY_URL": "file:///etc/passwd"},
+         "POT_PAGERDUTY_URL must be an http(s) URL"),
         (["pager"], {}, "unknown receivers ['pager']"),
     ],
 )
@@ -66,6 +72,15 @@ def test_misconfiguration_names_the_variables_never_their_values(names: list[str
     for value in env.values():
         if value.strip() and not value.startswith("smtp.") and value not in ("pot", "ssl3", "smtp"):
             assert value not in message
+
+
+def test_pagerduty_from_its_routing_key_with_the_documented_endpoint_by_default() -> None:
+    sink = build_sinks(["pagerduty"], {"POT_PAGERDUTY_ROUTING_KEY": ROUTING_KEY}, alerts_path=ALERTS)["pagerduty"]
+    assert isinstance(sink, PagerDutySink) and sink.url == PAGERDUTY_URL == "https://events.pagerduty.com/v2/enqueue"
+    assert ROUTING_KEY not in repr(sink)
+    env = {"POT_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "POT_PAGERDUTY_URL": "https://events.eu.pagerduty.com/v2/enqueue"}
+    sink = build_sinks(["pagerduty"], env, alerts_path=ALERTS)["pagerduty"]
+    assert isinstance(sink, PagerDutySink) and sink.url == env["POT_PAGERDUTY_URL"]
 
 
 def test_http_sinks_create_their_client_on_start_and_close_it() -> None:

@@ -11,15 +11,18 @@ import pytest
 
 from sinks.base import DeliveryError, Sink
 from sinks.email import EmailSink
+from sinks.pagerduty import PagerDutySink
 from sinks.slack import SlackSink
 from sinks.webhook import WebhookSink
 from tests.sink_servers import FakeSlack, Mailbox, SignedReceiver, free_port, make_alert, password_check, self_signed, serve, smtp_server
+from tests.test_sinks_pagerduty import FakePagerDuty
 
 TOKEN = "xoxb-9999-secret-token-value"
 HOOK_SECRET = "hooksecret-a1b2c3d4e5"
 WEBHOOK_SECRET = "whsec-secret-value-0f9e8d"
 PASSWORD = "smtp-secret-password-5a4b"
-SECRETS = (TOKEN, HOOK_SECRET, WEBHOOK_SECRET, PASSWORD)
+ROUTING_KEY = "R0utingKeySecretValue5e4d3c2b1a0"
+SECRETS = (TOKEN, HOOK_SECRET, WEBHOOK_SECRET, PASSWORD, ROUTING_KEY)
 FAKE_SERVERS = ("mail.log", "aiohttp")
 
 
@@ -33,7 +36,8 @@ async def attempt(sink: Sink, errors: list[BaseException]) -> None:
 async def http_scenarios(errors: list[BaseException]) -> None:
     slack = FakeSlack("xoxb-the-token-slack-expects", webhook_path=f"/services/T000/B000/{HOOK_SECRET}")
     receiver = SignedReceiver("a-different-secret")
-    async with serve(slack.app()) as slack_base, serve(receiver.app()) as hook_base:
+    pagerduty = FakePagerDuty(echo_key=True)
+    async with serve(slack.app()) as slack_base, serve(receiver.app()) as hook_base, serve(pagerduty.app()) as pd_base:
         dead = f"http://127.0.0.1:{free_port()}"
         sinks: list[Sink] = [
             SlackSink(token=TOKEN, channel="C0ALERTS", api_url=f"{slack_base}/api"),
@@ -43,6 +47,8 @@ async def http_scenarios(errors: list[BaseException]) -> None:
             SlackSink(webhook_url=f"{dead}/services/T000/B000/{HOOK_SECRET}"),
             WebhookSink(f"{hook_base}/hooks/pot", WEBHOOK_SECRET),
             WebhookSink(f"{dead}/hooks/pot", WEBHOOK_SECRET),
+            PagerDutySink(ROUTING_KEY, url=f"{pd_base}/v2/enqueue"),
+            PagerDutySink(ROUTING_KEY, url=f"{dead}/v2/enqueue"),
         ]
         for sink in sinks:
             await sink.start()
@@ -72,7 +78,7 @@ def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture, tmp_path:
     errors: list[BaseException] = []
     asyncio.run(http_scenarios(errors))
     smtp_scenarios(errors, tmp_path)
-    assert len(errors) == 9, [str(e) for e in errors]
+    assert len(errors) == 11, [str(e) for e in errors]
     ours = [r for r in caplog.records if not r.name.startswith(FAKE_SERVERS)]
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in ours)
     assert "[redacted]" in logged, "httpx's request log line was seen and redacted"

@@ -1,0 +1,174 @@
+"""The desk end to end on a real broker: the SLA clock, acks, silences, digests, brand replies, and a restart.
+
+The worker's clock is advanced through ``POT_CLOCK_OFFSET_FILE`` instead of
+sleeping for an hour. The broker (Tansu, memory storage) runs in the test so
+that it outlives the worker restart.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streams.broker import EmbeddedBroker
+from streams.topic_reader import read_topic
+from tests.conftest import TOKEN, start_monitor, stop_monitor
+
+pytestmark = pytest.mark.e2e
+
+POLICY = """
+receivers:
+  audit: {type: jsonl}
+  console: {type: console}
+keywords: []
+brand_accounts: ["@acme_support"]
+routes:
+  receivers: [audit]
+  remind_every: 20m
+  escalation:
+    - {after: 30m, receivers: [console]}
+  routes:
+    - name: good-news
+      match: {label: praise}
+      receivers: [audit]
+      digest: 1h
+      reminders: false
+"""
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def post(n: str, text: str, handle: str = "cust", **extra) -> dict:
+    return {
+        "id": n, "platform": "x", "text": text, "author": {"id": f"id-{handle}", "handle": handle, "followers": 10},
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra,
+    }
+
+
+def alert_id(n: str) -> str:
+    from streams.records import alert_id_for
+
+    return alert_id_for(f"x:{n}")
+
+
+def wait_for(check, what: str, timeout: float = 40.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def notices(data_dir: Path) -> list[dict]:
+    path = data_dir / "alerts.notices.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def steps(data_dir: Path, aid: str) -> Counter:
+    return Counter(n["detail"].get("step", n["kind"]) for n in notices(data_dir) if (n.get("alert") or {}).get("alert_id") == aid)
+
+
+@pytest.fixture
+def desk(tmp_path):
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    offset = tmp_path / "offset"
+    offset.write_text("0")
+    env = {
+        "POT_POLICY_FILE": str(policy), "POT_CLOCK_OFFSET_FILE": str(offset), "POT_CLOCK_TICK_S": "0.2",
+        "POT_DIGEST_CHECK_S": "0.5", "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
+    }
+    state = {"broker": broker, "env": env, "offset": offset, "dir": tmp_path / "worker"}
+    state["monitor"] = start_monitor(state["dir"], extra_env=env, args=["--broker", broker.url])
+    yield state
+    stop_monitor(state["monitor"])
+    broker.stop()
+
+
+def advance(desk, seconds: float) -> None:
+    desk["offset"].write_text(str(seconds))
+
+
+def test_clock_acks_silences_digests_and_a_restart(desk):
+    web = desk["monitor"].web
+    data = desk["dir"]
+    a, b, c, d = alert_id("a"), alert_id("b"), alert_id("c"), alert_id("d")
+    response = httpx.post(f"{web}/posts", headers=AUTH, json=[
+        post("a", "#complaint my order never came"), post("b", "#complaint the app crashes", handle="bea"),
+        post("c", "#question do you ship to Iasi?", handle="cos"), post("d", "#praise lovely staff", handle="dan"),
+    ])
+    assert response.status_code == 202
+    wait_for(lambda: {x["alert_id"] for x in desk["monitor"].alerts()} >= {a, b, c}, "three alerts")
+    assert d not in {x["alert_id"] for x in desk["monitor"].alerts()}, "praise goes to the digest, not one by one"
+
+    open_now = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "open"}).json()["alerts"], "open alerts")
+    assert {row["alert_id"] for row in open_now} == {a, b, c, d}
+    assert all(3500 < row["seconds_left"] <= 3600 or row["label"] == "praise" for row in open_now)
+
+    ack = httpx.post(f"{web}/alerts/{b}/ack", headers=AUTH, json={"actor": "ana"})
+    assert (ack.status_code, ack.json()["status"]) == (200, "acknowledged")
+    again = httpx.post(f"{web}/alerts/{b}/ack", headers=AUTH, json={"actor": "bo"})
+    assert (again.status_code, again.json()["status"], again.json()["by"]) == (200, "already acknowledged", "ana")
+    assert httpx.post(f"{web}/alerts/al-nope/ack", headers=AUTH, json={}).status_code == 404
+    assert httpx.post(f"{web}/alerts/{b}/ack", json={"actor": "eve"}).status_code == 401
+
+    advance(desk, 46 * 60)  # past 75 % of the hour (warnings), 30 min (escalation) and two reminder times
+    wait_for(lambda: steps(data, a)["warning"] == 1 and steps(data, c)["warning"] == 1, "warnings")
+    wait_for(lambda: steps(data, a)["reminder:1"] == 1, "a reminder")
+    time.sleep(1)
+    assert steps(data, a)["reminder:2"] == 0, "reminders missed while the clock jumped are not sent in a burst"
+    assert steps(data, b) == Counter({"acknowledged": 1}), "the acknowledged alert gets no warning or reminder"
+
+    resolved = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "resolve", c, "--api", web, "--actor", "cos-agent"],
+        capture_output=True, text=True, env={"POT_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    assert f"{c}: resolved by cos-agent" in resolved.stdout
+
+    silence = httpx.post(f"{web}/silences", headers=AUTH, json={
+        "matchers": {"label": ["question"]}, "duration_s": 7200, "created_by": "ana", "comment": "known FAQ"})
+    assert silence.status_code == 201
+    time.sleep(1.5)  # the silence travels through its topic to every worker
+    httpx.post(f"{web}/posts", headers=AUTH, json=[post("e", "#question is the shop open?", handle="eli")])
+
+    stop_monitor(desk["monitor"])  # a restart: the clock must carry on where it was
+    desk["monitor"] = start_monitor(data, extra_env=desk["env"], args=["--broker", desk["broker"].url])
+    web = desk["monitor"].web
+
+    advance(desk, 62 * 60)  # past the deadline: a breach for a; the digest of praise is due
+    wait_for(lambda: steps(data, a)["breach"] == 1, "breach of a")
+    wait_for(lambda: any(n["kind"] == "digest" for n in notices(data)), "the praise digest")
+    httpx.post(f"{web}/posts", headers=AUTH, json=[
+        post("r1", "Sorry about that, sending a new one today", handle="acme_support", in_reply_to="a")])
+    wait_for(lambda: steps(data, a)["resolved"] == 1, "a resolved by the brand's reply")
+    time.sleep(2)
+
+    assert steps(data, a)["warning"] == 1, "the warning did not fire again after the restart"
+    assert steps(data, a)["breach"] == 1
+    assert steps(data, a)["reminder:2"] == 1, "reminders carry on from where they were before the restart"
+    assert steps(data, c)["breach"] == 0 and steps(data, b)["breach"] == 0
+    digest = next(n for n in notices(data) if n["kind"] == "digest")
+    assert digest["summary"].startswith("1 alert in this digest: 1 praise")
+    assert digest["detail"]["entries"][0]["text"] == "#praise lovely staff"
+
+    events = read_topic([desk["broker"].bootstrap], "e2e.events")
+    kinds = Counter((e["alert_id"], e["kind"]) for e in events)
+    assert kinds[(a, "warning")] == 1 and kinds[(a, "breach")] == 1 and kinds[(a, "escalation")] == 1
+    assert kinds[(b, "acknowledged")] == 1 and kinds[(b, "warning")] == 0
+    assert kinds[(alert_id("e"), "silenced")] == 1 and kinds[(alert_id("e"), "raised")] == 0
+    resolved_a = next(e for e in events if e["alert_id"] == a and e["kind"] == "resolved")
+    assert resolved_a["actor"] == "acme_support (brand reply)"
+    assert resolved_a["detail"]["evidence"]["post"] == "x:r1"
+    metrics = httpx.get(f"{web}/metrics").text
+    assert 'pot_alerts_open{label="complaint",state="acknowledged"} 1.0' in metrics
