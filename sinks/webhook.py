@@ -6,6 +6,13 @@ seconds); signing the timestamp lets a receiver reject old captures.
 ``X-POT-Alert-Id`` is sent too: delivery is at-least-once, so a receiver
 should treat a repeated alert id as the same alert.
 
+Follow-ups (acknowledged, resolved, reminders, digests, surges...) are POSTed
+the same way, signed alike: the whole notice plus ``"type": "notice"``, with
+``X-POT-Notice-Id`` (stable per notice, for the same dedup) and
+``X-POT-Alert-Id`` when the notice is about an alert. Alert bodies carry no
+``type``: they predate notices and receivers compare them as they are, so a
+receiver tells the two apart by ``type == "notice"`` (or the notice header).
+
 >>> sig = sign("s3cret", 1700000000, b'{"a":1}')
 >>> verify_signature("s3cret", "1700000000", b'{"a":1}', sig, now=1700000100)
 True
@@ -18,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,10 +39,17 @@ from .http import HttpClientMixin, post, safe_code, short_code, status_error
 TIMESTAMP_HEADER = "X-POT-Timestamp"
 SIGNATURE_HEADER = "X-POT-Signature"
 ALERT_ID_HEADER = "X-POT-Alert-Id"
+NOTICE_ID_HEADER = "X-POT-Notice-Id"
+_HEADER_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
 def _bytes(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def header_value(value: Any) -> str:
+    """An id as a header value: printable ASCII only, bounded, so a stray character cannot fail (or split) the request."""
+    return _HEADER_UNSAFE.sub("", "" if value is None else str(value))[:200]
 
 
 def sign(secret: str | bytes, timestamp: int | str, body: str | bytes) -> str:
@@ -103,13 +118,25 @@ class WebhookSink(HttpClientMixin, Sink):
         await self.close_http()
 
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
-        body = json.dumps(alert, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return await self._send(alert, {ALERT_ID_HEADER: header_value(alert.get("alert_id", ""))})
+
+    async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
+        """POST the notice as it is, so the receiver decides what a follow-up means to it; ``ref`` is not needed,
+        since the notice carries the alert (and its id) itself."""
+        headers = {NOTICE_ID_HEADER: header_value(notice.get("notice_id", ""))}
+        alert = notice.get("alert")
+        if isinstance(alert, dict) and alert.get("alert_id"):
+            headers[ALERT_ID_HEADER] = header_value(alert["alert_id"])
+        return await self._send({**notice, "type": "notice"}, headers)
+
+    async def _send(self, payload: dict[str, Any], extra_headers: dict[str, str]) -> Delivered:
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
         timestamp = int(self.clock())
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-            ALERT_ID_HEADER: str(alert.get("alert_id", "")),
+            **extra_headers,
         }
         response = await post(self.http(), self.url, "webhook", content=body, headers=headers)
         if response.is_success:

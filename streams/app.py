@@ -47,21 +47,11 @@ from .silences import Silence, silenced_by
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections", "actions", "notices", "surge-counts")
+TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections", "actions", "notices", "surge-counts", "redeliver")
 SINGLE_PARTITION_TOPICS = ("silences", "digests")
 """Topics one worker must own whole: silences are read by all, digests batch across all partitions."""
 
 
-
-
-class _FollowUp:
-    """Adapts a sink's ``follow_up`` to the retry stage, which calls ``deliver``."""
-
-    def __init__(self, sink: Any, ref: str | None) -> None:
-        self.sink, self.ref = sink, ref
-
-    async def deliver(self, notice: dict[str, Any]) -> Any:
-        return await self.sink.follow_up(notice, self.ref)
 
 
 def brand_accounts(policy: Policy) -> set[str]:
@@ -134,7 +124,6 @@ def create_app(
     surge_counts = app.topic(settings.topic("surge-counts"), key_type=str, value_serializer="json")
     seen = app.Table("seen-posts", partitions=settings.partitions)
     author_ctx = app.Table("authors", partitions=settings.partitions)
-    delivered = app.Table("deliveries", partitions=settings.partitions)
     clocks = app.Table("clocks", partitions=settings.partitions)
     digest_buffers = app.Table("digest-buffers", partitions=1)
     surge_state = app.Table("surge-state", partitions=settings.partitions)
@@ -266,47 +255,6 @@ def create_app(
                 },
             })
 
-    async def deliver(receiver: str, mark: str, call: Any) -> tuple[str, Any, int | None, BaseException | None]:
-        """One receiver's delivery, never raising: receivers are delivered side by side, so one slow or
-        failing receiver does not hold up the others."""
-        from sinks.base import DeliveryError
-
-        if delivered.get(mark) is not None:
-            metrics.DELIVERIES.labels(receiver, "skipped_duplicate").inc()
-            return receiver, None, None, None
-        sink = sinks.get(receiver)
-        try:
-            if sink is None:
-                raise DeliveryError(f"no sink configured for receiver {receiver!r}", retryable=False)
-            result, attempts = await call(sink)
-        except Exception as exc:  # a sink's bug is a failed delivery, not a dead worker
-            metrics.DELIVERIES.labels(receiver, "failed").inc()
-            return receiver, None, None, exc
-        return receiver, result, attempts, None
-
-    @app.agent(alerts, name="deliver-alerts")
-    async def deliver_alerts(stream: Any) -> None:
-        from sinks.notify import deliver_with_retry
-
-        for sink in sinks.values():
-            await sink.start()
-        async for alert in stream:
-            payload = json.loads(alert.dumps())
-            results = await asyncio.gather(*(
-                deliver(receiver, f"{alert.alert_id}|{receiver}", lambda sink: deliver_with_retry(sink, payload))
-                for receiver in alert.receivers
-            ))
-            for receiver, result, attempts, error in results:
-                if error is not None:
-                    await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {error}", alert.dumps(), _now()))
-                    await emit(alert.alert_id, "delivery_failed", {"receiver": receiver, "error": str(error)})
-                elif result is not None:
-                    delivered[f"{alert.alert_id}|{receiver}"] = result.ref or "ok"
-                    metrics.DELIVERIES.labels(receiver, "delivered").inc()
-                    if alert.post.received_at:
-                        metrics.POST_TO_ALERT.observe(max(0.0, (_now() - parse_instant(alert.post.received_at)).total_seconds()))
-                    await emit(alert.alert_id, "delivered", {"receiver": receiver, "attempts": attempts, "ref": result.ref})
-
     @app.agent(actions, name="sla-clock")
     async def sla_clock(stream: Any) -> None:
         async for event in stream.events():
@@ -349,32 +297,6 @@ def create_app(
                 at=isoformat(now), summary=notice["summary"], actor=action.actor, alert=new.get("alert"),
                 detail=notice["detail"],
             ))
-
-    @app.agent(notices, name="deliver-notices")
-    async def deliver_notices(stream: Any) -> None:
-        from sinks.notify import deliver_with_retry
-
-        async for notice in stream:
-            payload = json.loads(notice.dumps())
-            alert_id = (notice.alert or {}).get("alert_id")
-
-            def follow(receiver: str) -> Any:
-                ref = delivered.get(f"{alert_id}|{receiver}") if alert_id else None
-                ref = None if ref == "ok" else ref
-                return lambda sink: deliver_with_retry(_FollowUp(sink, ref), payload)
-
-            results = await asyncio.gather(*(
-                deliver(receiver, f"{notice.notice_id}|{receiver}", follow(receiver)) for receiver in notice.receivers
-            ))
-            for receiver, result, attempts, error in results:
-                if error is not None:
-                    await send_dead_letter(dead_letter("deliver", "delivery_failed", f"{receiver}: {error}", notice.dumps(), _now()))
-                    await emit(alert_id or notice.notice_id, "delivery_failed", {"receiver": receiver, "notice": notice.kind, "error": str(error)})
-                elif result is not None:
-                    delivered[f"{notice.notice_id}|{receiver}"] = result.ref or "ok"
-                    metrics.DELIVERIES.labels(receiver, "delivered").inc()
-                    if notice.kind == "digest":
-                        metrics.DIGESTS.labels(receiver).inc()
 
     @app.agent(digests_topic, name="digests")
     async def digest_agent(stream: Any) -> None:
@@ -482,6 +404,9 @@ def create_app(
     app.pot_policy = holder  # type: ignore[attr-defined]
 
     from .api import register_api
+    from .delivery import register_delivery
+
+    register_delivery(app, settings, sinks, alerts, notices, emit, send_dead_letter, _now)
 
     register_api(app, settings, posts)
     return app

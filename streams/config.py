@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     windows_s: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WINDOWS_S))
     uncertain_below: float = Field(default=0.5, ge=0, le=1)
 
+    delivery_inline_attempts: int = Field(default=3, ge=1, le=20, description="Tries before a delivery is deferred.")
+    delivery_max_delay_s: float = Field(default=10.0, gt=0, description="Longest wait between two tries (Retry-After beyond it defers).")
+    delivery_max_attempts: int = Field(default=20, ge=1, description="Tries before a delivery goes to the dead-letter topic.")
+    delivery_max_age_s: float = Field(default=3600.0, gt=0, description="Age after which a delivery goes to the dead-letter topic.")
+    breaker_failures: int = Field(default=5, ge=1, description="Failures in a row that open a receiver's circuit.")
+    breaker_reset_s: float = Field(default=30.0, gt=0, description="How long an open circuit skips its receiver.")
+
     policy_file: Path | None = Field(
         default=None, description="The routing policy (YAML); reloaded on SIGHUP or when the file changes."
     )

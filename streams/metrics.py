@@ -123,7 +123,7 @@ def initialise(sinks: list[str], model: str) -> None:
     for outcome in ("ok", "failed"):
         POLICY_RELOADS.labels(outcome)
     for sink in sinks:
-        for outcome in ("delivered", "failed", "skipped_duplicate"):
+        for outcome in ("delivered", "failed", "skipped_duplicate", "deferred"):
             DELIVERIES.labels(sink, outcome)
     for stage in ("validate", "classify", "route", "deliver"):
         DEAD_LETTERS.labels(stage)

@@ -195,7 +195,7 @@ def decide(
     label = classification.label
     at = now.timestamp()
     base_window = policy.windows_s.get(label)
-    hits = keywords.match(post.text, classification.lang or post.lang)
+    hits = list({h.name: h for h in reversed(keywords.match(post.text, classification.lang or post.lang))}.values())[::-1]
     mods = [
         Modifier(h.reason or f"{h.name}: the post says “{h.phrase}”", h.window_s, h.priority) for h in hits
     ]

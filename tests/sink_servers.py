@@ -83,7 +83,12 @@ class Seen:
 class FakeSlack:
     """Slack's documented behaviour: Bearer auth, ``ok``/``error`` bodies on HTTP 200, 429 with Retry-After.
 
-    ``script`` holds replies to give (in order) before behaving normally.
+    ``script`` holds replies to give (in order, whatever the method) before
+    behaving normally. ``messages`` is the channel as it stands, by ``ts``:
+    ``chat.update`` replaces a message's text and blocks there (and is
+    recorded in ``updates``); a post with ``thread_ts`` is a reply, recorded
+    under that ts in ``replies``. Slack posts a reply even when its
+    ``thread_ts`` names no message, so this does too.
     """
 
     token: str
@@ -91,32 +96,64 @@ class FakeSlack:
     webhook_path: str = "/services/T000/B000/hooksecret"
     script: list[Reply] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", self._post_message)
+        app.router.add_post("/api/chat.update", self._update)
         app.router.add_post(self.webhook_path, self._webhook)
         return app
+
+    def top_level(self) -> list[dict[str, Any]]:
+        """The channel's own messages (not thread replies), oldest first."""
+        return [message for message in self.messages.values() if not message.get("thread_ts")]
 
     async def _record(self, request: web.Request) -> Seen:
         seen = Seen(time.monotonic(), dict(request.headers), await request.read())
         self.seen.append(seen)
         return seen
 
-    async def _post_message(self, request: web.Request) -> web.StreamResponse:
+    async def _refusal(self, request: web.Request) -> tuple[dict[str, Any], web.StreamResponse | None]:
+        """Record the call, then the body and the reply Slack would give before looking at the method's own fields."""
         await self._record(request)
         if self.script:
-            return self.script.pop(0)()
+            return {}, self.script.pop(0)()
         body = await request.json()
         auth = request.headers.get("Authorization")
         if auth is None:
-            return web.json_response({"ok": False, "error": "not_authed"})
+            return body, web.json_response({"ok": False, "error": "not_authed"})
         if auth != f"Bearer {self.token}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            return body, web.json_response({"ok": False, "error": "invalid_auth"})
         if body.get("channel") != self.channel:
-            return web.json_response({"ok": False, "error": "channel_not_found"})
+            return body, web.json_response({"ok": False, "error": "channel_not_found"})
+        return body, None
+
+    async def _post_message(self, request: web.Request) -> web.StreamResponse:
+        body, refused = await self._refusal(request)
+        if refused is not None:
+            return refused
         ts = f"1714568400.{len(self.seen):06d}"
+        message = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks"), "thread_ts": body.get("thread_ts")}
+        self.messages[ts] = message
+        if body.get("thread_ts"):
+            self.replies.setdefault(str(body["thread_ts"]), []).append(message)
         return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "message": {"text": body.get("text")}})
+
+    async def _update(self, request: web.Request) -> web.StreamResponse:
+        body, refused = await self._refusal(request)
+        if refused is not None:
+            return refused
+        ts = body.get("ts")
+        if not isinstance(ts, str) or ts not in self.messages:
+            return web.json_response({"ok": False, "error": "message_not_found"})
+        message = self.messages[ts]
+        message.update(text=body.get("text"), blocks=body.get("blocks"))
+        self.updates.append({"ts": ts, "text": body.get("text"), "blocks": body.get("blocks")})
+        return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "text": body.get("text"),
+                                  "message": {"text": body.get("text")}})
 
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         await self._record(request)

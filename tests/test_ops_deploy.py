@@ -80,13 +80,13 @@ def dashboard_targets() -> list[tuple[str, str, str]]:
     return out
 
 
-def topics_of_the_app() -> tuple[str, ...]:
-    """streams.app.TOPICS, read without importing faust."""
+def topics_of_the_app(name: str = "TOPICS") -> tuple[str, ...]:
+    """streams.app.TOPICS (or another tuple of topic names there), read without importing faust."""
     tree = ast.parse((ROOT / "streams" / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TOPICS" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return tuple(ast.literal_eval(node.value))
-    raise AssertionError("TOPICS not found in streams/app.py")
+    raise AssertionError(f"{name} not found in streams/app.py")
 
 
 def settings_env_names() -> set[str]:
@@ -290,8 +290,11 @@ def test_compose_creates_the_topics_once():
     script = topics["command"][0]
     assert "kafka-topics.sh" in script and "--create --if-not-exists" in script
     assert "--partitions" in script and "--replication-factor" in script
-    loop = re.search(r"for topic in ([a-z ]+); do", script)
-    assert loop and tuple(loop.group(1).split()) == topics_of_the_app()
+    loops = re.findall(r"for topic in ([a-z -]+); do", script)
+    assert loops and tuple(loops[0].split()) == topics_of_the_app("TOPICS")
+    assert len(loops) == 2 and tuple(loops[1].split()) == topics_of_the_app("SINGLE_PARTITION_TOPICS")
+    assert re.search(r"for topic in silences digests; do\s+\S+ --bootstrap-server \S+ --create --if-not-exists \\\s+"
+                     r"--topic \S+ --partitions 1 ", script)
     assert topics["environment"]["TOPIC_PREFIX"] == "pot."
     assert int(topics["environment"]["PARTITIONS"]) >= 2
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
@@ -419,8 +422,11 @@ def manifests() -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
-def one(kind: str) -> dict[str, Any]:
-    found = [doc for path, doc in manifests() if doc["kind"] == kind and not path.name.endswith(".example.yaml")]
+def one(kind: str, name: str = "points-of-truth") -> dict[str, Any]:
+    found = [
+        doc for path, doc in manifests()
+        if doc["kind"] == kind and doc["metadata"]["name"] == name and not path.name.endswith(".example.yaml")
+    ]
     assert len(found) == 1, kind
     return found[0]
 
@@ -430,7 +436,7 @@ def test_every_manifest_parses_with_a_known_kind():
     assert {doc["kind"] for _, doc in docs} == set(API_VERSIONS)
     for path, doc in docs:
         assert doc["apiVersion"] == API_VERSIONS[doc["kind"]], (path.name, doc["kind"])
-        assert doc["metadata"]["name"] == "points-of-truth", path.name
+        assert doc["metadata"]["name"] == ("points-of-truth-policy" if path.name == "policy-configmap.yaml" else "points-of-truth"), path.name
     kustomization = load(K8S / "kustomization.yaml")
     listed = set(kustomization["resources"])
     shipped = {p.name for p, _ in docs if not p.name.endswith(".example.yaml")}
@@ -489,6 +495,17 @@ def test_configmap_holds_only_known_settings(tmp_path):
     assert not unknown, unknown
     assert {k for k in data if not k.startswith("POT_")} == {"OMP_NUM_THREADS"}
     assert check_receivers(data, tmp_path) == ["console", "jsonl"]
+    policy_file = Path(data["POT_POLICY_FILE"])
+    deployment = one("Deployment")
+    mount = next(m for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "policy")
+    volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "policy")
+    assert policy_file.parent == Path(mount["mountPath"]) and mount["readOnly"] is True
+    assert volume["configMap"]["name"] == "points-of-truth-policy"
+    from streams.policy import parse_policy
+    from sinks.registry import build_receivers
+
+    policy = parse_policy(yaml.safe_load(one("ConfigMap", "points-of-truth-policy")["data"][policy_file.name]))
+    assert sorted(build_receivers(policy.receivers, env=data, alerts_path=tmp_path / "a.jsonl")) == ["audit", "console"]
     assert data["POT_WEB_HOST"] == "0.0.0.0" and data["POT_WEB_PORT"] == "6066"
     assert data["POT_BROKER"].startswith("kafka://")
     assert all(isinstance(v, str) for v in data.values())
@@ -520,7 +537,7 @@ def test_kustomization_renders_offline():
     result = run_tool("kubectl", "kustomize", str(K8S))
     assert result.returncode == 0, result.stderr
     kinds = sorted(doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc)
-    assert kinds == sorted(set(API_VERSIONS) - {"Secret"})
+    assert kinds == sorted([*(set(API_VERSIONS) - {"Secret"}), "ConfigMap"])  # settings and policy
 
 
 def test_manifests_match_the_kubernetes_schemas(tmp_path):

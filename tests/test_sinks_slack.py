@@ -203,3 +203,160 @@ def test_incoming_webhook_mode_posts_without_a_token() -> None:
         assert limited.value.retryable and limited.value.retry_after_s == 1.0
 
     asyncio.run(scenario())
+
+
+def notice(kind: str, alert: dict | None = None, **extra: object) -> dict:
+    return {"notice_id": f"al-1:{kind}", "kind": kind, "receivers": ["slack"], "at": "2024-05-01T12:40:00Z",
+            "summary": f"{kind} by care-lead", "actor": "care-lead", "alert": alert, "detail": {}, **extra}
+
+
+def actions(blocks: list[dict]) -> list[dict]:
+    return [element for block in blocks if block["type"] == "actions" for element in block["elements"]]
+
+
+def follow_up_scenario(*steps: tuple[str, bool]) -> tuple[FakeSlack, str, list]:
+    """Deliver an alert, then send one follow-up per (kind, with the delivered ts as ref) step."""
+    async def scenario() -> tuple[FakeSlack, str, list]:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            delivered = await sink.deliver(make_alert())
+            assert delivered.ref
+            results = [await sink.follow_up(notice(kind, make_alert()), delivered.ref if threaded else None)
+                       for kind, threaded in steps]
+            await sink.close()
+        return fake, delivered.ref, results
+
+    return asyncio.run(scenario())
+
+
+def test_an_alert_message_has_ack_and_resolve_buttons_and_a_wrong_label_menu() -> None:
+    fake, ts, _ = follow_up_scenario()
+    elements = actions(fake.messages[ts]["blocks"])
+    buttons = {e["action_id"]: e for e in elements if e["type"] == "button"}
+    assert set(buttons) == {"pot_ack", "pot_resolve"}
+    assert {b["value"] for b in buttons.values()} == {make_alert()["alert_id"]}
+    assert buttons["pot_ack"]["text"]["text"] == "Acknowledge" and buttons["pot_resolve"]["text"]["text"] == "Resolve"
+    (menu,) = [e for e in elements if e["type"] == "static_select"]
+    assert menu["action_id"] == "pot_relabel"
+    assert [o["value"] for o in menu["options"]][0] == f"{make_alert()['alert_id']}|complaint"
+
+
+def test_acknowledged_updates_the_original_in_place() -> None:
+    fake, ts, (result,) = follow_up_scenario(("acknowledged", True))
+    assert result.ref == ts and len(fake.top_level()) == 1 and not fake.replies
+    (update,) = fake.updates
+    assert update["ts"] == ts and json.loads(fake.seen[-1].body)["channel"] == "C0ALERTS"
+    blocks = fake.messages[ts]["blocks"]
+    assert blocks[0]["type"] == "context" and blocks[0]["elements"][0]["text"].startswith("*:eyes: Acknowledged*")
+    assert "acknowledged by care-lead" in blocks[0]["elements"][0]["text"]
+    ids = [e["action_id"] for e in actions(blocks)]
+    assert "pot_ack" not in ids and "pot_resolve" in ids and "pot_relabel" in ids
+
+
+def test_resolved_updates_the_original_and_drops_every_action() -> None:
+    fake, ts, results = follow_up_scenario(("acknowledged", True), ("resolved", True))
+    assert [r.ref for r in results] == [ts, ts] and [u["ts"] for u in fake.updates] == [ts, ts]
+    blocks = fake.messages[ts]["blocks"]
+    assert blocks[0]["elements"][0]["text"].startswith("*:white_check_mark: Resolved*")
+    assert actions(blocks) == [], "build_message renders no actions block for a resolved alert, the relabel menu included"
+    assert len(fake.top_level()) == 1
+
+
+def test_breach_updates_in_place_and_keeps_the_acknowledge_button() -> None:
+    fake, ts, _ = follow_up_scenario(("breach", True))
+    blocks = fake.messages[ts]["blocks"]
+    assert "Window closed" in blocks[0]["elements"][0]["text"]
+    assert [e["action_id"] for e in actions(blocks)] == ["pot_ack", "pot_resolve", "pot_relabel"]
+
+
+def test_reminder_is_a_thread_reply_and_leaves_the_original_alone() -> None:
+    fake, ts, (result,) = follow_up_scenario(("reminder", True))
+    original = build_message(make_alert())
+    assert fake.messages[ts]["blocks"] == original["blocks"] and not fake.updates
+    (reply,) = fake.replies[ts]
+    assert reply["thread_ts"] == ts and result.ref == reply["ts"] != ts
+    assert "*REMINDER* · reminder by care-lead" in reply["blocks"][0]["text"]["text"]
+    assert len(fake.top_level()) == 1
+
+
+def test_escalation_without_a_ref_posts_the_alert_as_a_new_message() -> None:
+    fake, ts, (result,) = follow_up_scenario(("escalation", False))
+    assert not fake.updates and not fake.replies
+    first, second = fake.top_level()
+    assert second["ts"] == result.ref != ts
+    blocks = json.dumps(second["blocks"])
+    assert "COMPLAINT" in blocks and make_alert()["alert_id"] in blocks and "escalation by care-lead" in blocks
+    assert "pot_ack" in [e["action_id"] for e in actions(second["blocks"])]
+
+
+def test_digest_is_one_message_with_hostile_entries_escaped() -> None:
+    entries = [
+        {"alert_id": "al-a", "label": "suggestion", "priority": "P4", "text": HOSTILE_TEXT, "url": "javascript:x",
+         "lang": "en", "author": HOSTILE_HANDLE},
+        {"alert_id": "al-b", "label": "praise", "priority": "P4", "text": "love the app", "url": None, "lang": "en", "author": "@fan"},
+    ]
+    digest = notice("digest", None, summary="2 alerts in this digest: 1 suggestion, 1 praise",
+                    detail={"entries": entries, "since": "2024-05-01T11:00:00Z"})
+
+    async def scenario() -> FakeSlack:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            await sink.follow_up(digest, None)
+            await sink.close()
+        return fake
+
+    fake = asyncio.run(scenario())
+    (message,) = fake.top_level()
+    text = message["blocks"][0]["text"]["text"]
+    assert text.startswith("*DIGEST* · 2 alerts in this digest")
+    assert "&lt;!channel&gt; &lt;@U123&gt;" in text and "love the app" in text
+    for raw in ("<!channel>", "<@U123>", "<script>", "<https://evil|click>"):
+        assert raw not in json.dumps(message, ensure_ascii=False)
+
+
+def test_chat_update_429_is_retryable_with_its_retry_after() -> None:
+    async def scenario() -> tuple[FakeSlack, DeliveryError]:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            ts = (await sink.deliver(make_alert())).ref
+            fake.script.append(slack_error("ratelimited", status=429, retry_after="7"))
+            with pytest.raises(DeliveryError) as caught:
+                await sink.follow_up(notice("acknowledged", make_alert()), ts)
+            await sink.close()
+        return fake, caught.value
+
+    fake, error = asyncio.run(scenario())
+    assert error.retryable and error.retry_after_s == 7.0 and not fake.updates
+
+
+def test_chat_update_of_an_unknown_message_is_permanent() -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            with pytest.raises(DeliveryError) as caught:
+                await sink.follow_up(notice("resolved", make_alert()), "1714568400.999999")
+            await sink.close()
+        return caught.value
+
+    error = asyncio.run(scenario())
+    assert not error.retryable and "message_not_found" in str(error)
+
+
+def test_incoming_webhook_mode_posts_follow_ups_as_new_messages() -> None:
+    async def scenario() -> tuple[FakeSlack, list]:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = SlackSink(webhook_url=f"{base}{fake.webhook_path}")
+            results = [await sink.follow_up(notice(kind, make_alert()), None) for kind in ("acknowledged", "escalation")]
+            await sink.close()
+        return fake, results
+
+    fake, results = asyncio.run(scenario())
+    acknowledged, escalation = (json.loads(seen.body) for seen in fake.seen)
+    assert all(r.ref is None for r in results) and not fake.messages
+    assert acknowledged["blocks"][0]["text"]["text"].startswith("*ACKNOWLEDGED* · acknowledged by care-lead")
+    assert escalation["blocks"][0]["type"] == "context" and escalation["blocks"][1]["type"] == "header"

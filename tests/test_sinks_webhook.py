@@ -10,7 +10,7 @@ import pytest
 
 from sinks.base import DeliveryError
 from sinks.notify import deliver_with_retry
-from sinks.webhook import ALERT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, sign, verify_signature
+from sinks.webhook import ALERT_ID_HEADER, NOTICE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, sign, verify_signature
 from tests.sink_servers import SignedReceiver, make_alert, plain, serve
 
 SECRET = "whsec-test-9d8c7b6a5f4e"
@@ -89,3 +89,48 @@ def test_status_classification(status: int, retryable: bool) -> None:
 
     error = asyncio.run(scenario())
     assert error.retryable is retryable and str(status) in str(error)
+
+
+def test_follow_ups_are_signed_notices_with_their_ids_in_headers() -> None:
+    acknowledged = {"notice_id": "al-0123456789abcdef01234567:acknowledged", "kind": "acknowledged", "receivers": ["webhook"],
+                    "at": "2024-05-01T12:40:00Z", "summary": "acknowledged by care-lead", "actor": "care-lead",
+                    "alert": make_alert(), "detail": {"within_window": True}}
+    surge = {"notice_id": "surge:brand:acme:1714568400", "kind": "surge", "receivers": ["webhook"], "at": "2024-05-01T13:00:00Z",
+             "summary": "complaint surge", "actor": "monitor", "alert": None,
+             "detail": {"top_terms": [["refund", 12]], "samples": ["where is my refund"]}}
+
+    async def scenario() -> SignedReceiver:
+        receiver = SignedReceiver(SECRET)
+        async with serve(receiver.app()) as base:
+            sink = WebhookSink(f"{base}/hooks/pot", SECRET)
+            await sink.follow_up(acknowledged, "ignored-ref")
+            await sink.follow_up(surge, None)
+            await sink.close()
+        return receiver
+
+    receiver = asyncio.run(scenario())
+    assert receiver.verified == [True, True]
+    first, second = receiver.seen
+    assert json.loads(first.body) == {**acknowledged, "type": "notice"}
+    assert json.loads(second.body) == {**surge, "type": "notice"}
+    assert first.headers[NOTICE_ID_HEADER] == acknowledged["notice_id"] and first.headers[ALERT_ID_HEADER] == make_alert()["alert_id"]
+    assert second.headers[NOTICE_ID_HEADER] == surge["notice_id"] and ALERT_ID_HEADER not in second.headers
+    ts = first.headers[TIMESTAMP_HEADER]
+    assert verify_signature(SECRET, ts, first.body, first.headers[SIGNATURE_HEADER], now=int(ts))
+    assert not verify_signature(SECRET, ts, second.body, first.headers[SIGNATURE_HEADER], now=int(ts))
+
+
+def test_a_notice_with_odd_ids_still_sends_clean_headers() -> None:
+    odd = {"notice_id": "n-1\r\nX-Evil: 1 é", "kind": "reminder", "summary": "r", "alert": {**make_alert(), "alert_id": "al-é\n"}}
+
+    async def scenario() -> SignedReceiver:
+        receiver = SignedReceiver(SECRET)
+        async with serve(receiver.app()) as base:
+            sink = WebhookSink(f"{base}/hooks/pot", SECRET)
+            await sink.follow_up(odd, None)
+            await sink.close()
+        return receiver
+
+    (seen,) = asyncio.run(scenario()).seen
+    assert seen.headers[NOTICE_ID_HEADER] == "n-1X-Evil:1" and seen.headers[ALERT_ID_HEADER] == "al-"
+    assert "X-Evil" not in seen.headers and json.loads(seen.body)["notice_id"] == odd["notice_id"]

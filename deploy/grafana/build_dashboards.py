@@ -216,7 +216,57 @@ def pipeline_health() -> dict[str, Any]:
 def support_desk() -> dict[str, Any]:
     not_alerted = f"sum(increase(pot_posts_not_alerted_total[{RANGE}]))"
     raised = f"sum(increase(pot_alerts_raised_total[{RANGE}]))"
+    acked_within = (f'sum(increase(pot_alerts_acknowledged_total{{within_window="true"}}[{RANGE}])) / '
+                    f'sum(increase(pot_alerts_acknowledged_total[{RANGE}]))')
     items = [
+        row("The desk now"),
+        panel("stat", "Open alerts now", [q('sum by (state) (pot_alerts_open)', "{{state}}", instant=True)],
+              "Alerts not yet resolved: open = nobody has acknowledged them yet; acknowledged = someone is on it. "
+              "Each worker counts the alerts of its own partitions, so the sum is the whole desk.", w=6, h=5,
+              thresholds=[(20, "orange"), (50, "red")]),
+        panel("bargauge", "Unacknowledged by label", [q('sum by (label) (pot_alerts_open{state="open"})', "{{label}}", instant=True)],
+              "Open, unacknowledged alerts per label right now.", w=6, h=5),
+        panel("stat", "Acknowledged within the window (range)", [q(acked_within, "within window", instant=True)],
+              "Share of alerts acknowledged (or resolved) before their deadline, in the selected time range.",
+              w=6, h=5, unit="percentunit", max_=1, base="red", thresholds=[(0.8, "orange"), (0.95, "green")]),
+        panel("stat", "Breaches (range)", [q(f'sum(increase(pot_sla_steps_total{{step="breach"}}[{RANGE}]))', "breaches", instant=True)],
+              "Alerts whose window closed before anyone acknowledged them, in the selected time range. Alert PotBreachRateHigh.",
+              w=6, h=5, thresholds=[(1, "orange"), (10, "red")]),
+        panel("timeseries", "Time to acknowledge by label (p50, p90)",
+              [q(f"histogram_quantile(0.5, sum by (le, label) (rate(pot_time_to_acknowledge_seconds_bucket[{RI}])))", "p50 {{label}}"),
+               q(f"histogram_quantile(0.9, sum by (le, label) (rate(pot_time_to_acknowledge_seconds_bucket[{RI}])))", "p90 {{label}}")],
+              "From an alert being raised to its acknowledgement, per label. The dashed lines are the default windows: "
+              "1 h for complaints and questions, 24 h for suggestions and praise.",
+              unit="s", thresholds=[(3600, "orange"), (86400, "red")]),
+        panel("timeseries", "Acknowledged within the window, by label",
+              [q(f'sum by (label) (rate(pot_alerts_acknowledged_total{{within_window="true"}}[{RI}])) / '
+                 f'sum by (label) (rate(pot_alerts_acknowledged_total[{RI}]))', "{{label}}")],
+              "Share of acknowledgements that came before the deadline, per label.", unit="percentunit", max_=1),
+        panel("timeseries", "Warnings, breaches, escalations, reminders per hour",
+              [q(f"sum by (step) (rate(pot_sla_steps_total[{RI}])) * 3600", "{{step}}")],
+              "Clock steps fired per hour: warning (75% of the window gone unacknowledged), breach (deadline passed), "
+              "escalation (next level told), reminder.", bars=True, stack=True),
+        panel("timeseries", "Time to resolve (p50, p90)",
+              [q(f"histogram_quantile(0.5, sum by (le) (rate(pot_time_to_resolve_seconds_bucket[{RI}])))", "p50"),
+               q(f"histogram_quantile(0.9, sum by (le) (rate(pot_time_to_resolve_seconds_bucket[{RI}])))", "p90"),
+               q(f"sum(rate(pot_alerts_answered_in_stream_total[{RI}])) * 3600", "answered in the stream per hour")],
+              "From an alert being raised to its resolution; and alerts resolved by a brand account's reply seen in the stream.",
+              unit="s", right_axis={"answered in the stream per hour": "short"}),
+        panel("timeseries", "Complaint surges",
+              [q(f"sum by (scope) (increase(pot_surges_total[{RI}]))", "{{scope}}")],
+              "Complaint surges detected (the last hour far above its own baseline), by scope: all posts, a brand, "
+              "a keyword class. Each is one message to the incidents route.", w=8, bars=True, stack=True),
+        panel("timeseries", "Silenced and digested per hour",
+              [q(f"sum by (label) (rate(pot_alerts_silenced_total[{RI}])) * 3600", "silenced {{label}}"),
+               q(f"sum by (receiver) (rate(pot_digests_sent_total[{RI}])) * 3600", "digests to {{receiver}}")],
+              "Alerts recorded but not sent because a silence matched; digest messages sent.", w=8),
+        panel("timeseries", "Policy reloads",
+              [q(f"sum by (outcome) (increase(pot_policy_reloads_total[{RI}]))", "{{outcome}}"),
+               q("sum by (instance) (pot_policy_version)", "version on {{instance}}")],
+              "Policy reloads (SIGHUP or file change); a failed reload keeps the old policy and logs why. The version "
+              "lines show each worker's reload count: workers that differ have not all seen the same file.", w=8,
+              bars=True),
+
         row("Alerts"),
         panel("stat", "Alerts raised (range) by priority",
               [q(f"sum by (priority) (increase(pot_alerts_raised_total[{RANGE}]))", "{{priority}}", instant=True)],
