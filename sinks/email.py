@@ -22,7 +22,7 @@ replies, an unsupported STARTTLS/AUTH and untrusted certificates are not.
 
 >>> message_id_for("al-0123abcd", "example.com")
 '<al-0123abcd.alert@example.com>'
->>> reply_target("<al-0123abcd.alert@example.com>"), reply_target("x@y>\r\nBcc: v@example.com")
+>>> reply_target("<al-0123abcd.alert@example.com>"), reply_target("x@y>\\r\\nBcc: v@example.com")
 ('<al-0123abcd.alert@example.com>', None)
 """
 

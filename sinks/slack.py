@@ -85,9 +85,9 @@ class SlackSink(HttpClientMixin, Sink):
             await self._call("chat.update", {"channel": self.channel, "ts": ref, **message})
             return Delivered(ref=ref)
         if alert and ref:
-            return await self._post_message({**build_notice(notice), "thread_ts": ref, "unfurl_links": False})
+            return await self._post_message({**build_notice(notice), "thread_ts": ref, "unfurl_links": False, "unfurl_media": False})
         if alert:
-            return await self._post_message({**build_message(alert, "open", notice["summary"]), "unfurl_links": False})
+            return await self._post_message({**build_message(alert, kind, notice["summary"]), "unfurl_links": False, "unfurl_media": False})
         return await self._post_message({**build_notice(notice), "unfurl_links": False})
 
     async def _post_message(self, message: dict[str, Any]) -> Delivered:

@@ -73,6 +73,7 @@ STATE_LINES = {
     "acknowledged": ":eyes: Acknowledged",
     "resolved": ":white_check_mark: Resolved",
     "breach": ":hourglass: Window closed without acknowledgement",
+    "escalation": ":arrow_double_up: Escalated",
 }
 
 
@@ -137,8 +138,7 @@ def build_message(alert: dict[str, Any], state: str = "open", status: str | None
                    f"{escape(one_line(cls.get('model_version'), 20))}", FIELD_LIMIT),
         ]},
     ]
-    if state != "resolved":
-        blocks.append(action_block(str(alert.get("alert_id")), "open" if state == "breach" else state))
+    blocks.append(action_block(str(alert.get("alert_id")), state if state in ("acknowledged", "resolved") else "open"))
     fallback = f"{label.upper()} {priority} from {who}: {one_line(post.get('text'), 150)}"
     return {"text": fit(escape(fallback), MRKDWN_LIMIT), "blocks": blocks}
 

@@ -310,7 +310,7 @@ def create_app(
                         await notices.send(key=receiver, value=Notice(
                             notice_id=f"digest:{receiver}:{int(buffer['since'])}", kind="digest", receivers=[receiver],
                             at=isoformat(now), summary=digests.headline(entries, buffer.get("dropped", 0)),
-                            detail={"entries": entries, "since": isoformat(datetime.fromtimestamp(buffer["since"], timezone.utc))},
+                            detail={"entries": entries, "dropped": buffer.get("dropped", 0), "since": isoformat(datetime.fromtimestamp(buffer["since"], timezone.utc))},
                         ))
                         digest_buffers[receiver] = None
                 continue

@@ -172,3 +172,88 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     assert resolved_a["detail"]["evidence"]["post"] == "x:r1"
     metrics = httpx.get(f"{web}/metrics").text
     assert 'pot_alerts_open{label="complaint",state="acknowledged"} 1.0' in metrics
+
+
+SLACK_SECRET = "slack-signing-secret-3c9e1f"
+POLICY_V2 = """
+keywords: []
+surges: {bucket_s: 60, window_s: 300, baseline_s: 3600, k: 3, min_count: 3}
+receivers:
+  audit: {type: jsonl}
+  incidents: {type: console}
+routes:
+  receivers: [audit]
+  routes:
+    - match: {kind: surge}
+      receivers: [audit]
+"""
+
+
+def slack_click(web: str, action_id: str, value: str, at: int, secret: str = SLACK_SECRET) -> httpx.Response:
+    from urllib.parse import urlencode
+
+    from sinks.slack_signature import sign_slack_request
+
+    payload = {"type": "block_actions", "user": {"id": "U1", "username": "sara"},
+               "actions": [{"action_id": action_id, "value": value} if action_id != "pot_relabel" else
+                           {"action_id": action_id, "type": "static_select", "selected_option": {"value": value}}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return httpx.post(f"{web}/slack/interactions", content=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(at),
+        "X-Slack-Signature": sign_slack_request(secret, str(at), body)})
+
+
+def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
+           "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2"}
+    monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
+    web, data = monitor.web, tmp_path / "w"
+    try:
+        policy.write_text("windows: {complaint: soon}\n")  # a bad edit: refused, the old policy stays
+        monitor.process.send_signal(__import__("signal").SIGHUP)
+        wait_for(lambda: "policy reload failed" in monitor.log(), "the refused reload in the log")
+        assert "windows.complaint: 'soon' is not a duration" in monitor.log()
+        assert 'pot_policy_reloads_total{outcome="failed"} 1.0' in httpx.get(f"{web}/metrics").text
+
+        httpx.post(f"{web}/posts", headers=AUTH, json=[post("s1", "#complaint still broken")])
+        first = wait_for(lambda: [x for x in monitor.alerts() if x["alert_id"] == alert_id("s1")], "alert under the old policy")
+        assert first[0]["window_s"] == 3600
+
+        now = int(time.time())
+        assert slack_click(web, "pot_ack", alert_id("s1"), now, secret="forged").status_code == 401
+        assert slack_click(web, "pot_ack", alert_id("s1"), now - 400).status_code == 401  # replayed: too old
+        assert httpx.get(f"{web}/alerts", params={"state": "acknowledged"}).json()["alerts"] == []
+        assert slack_click(web, "pot_ack", alert_id("s1"), now).status_code == 200
+        acked = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "acknowledged"}).json()["alerts"], "slack ack")
+        assert acked[0]["acked_by"] == "slack:sara"
+        assert slack_click(web, "pot_relabel", f"{alert_id('s1')}|question", now).status_code == 200
+        corrections = wait_for(lambda: read_topic([broker.bootstrap], "e2e.corrections", timeout_s=1), "the correction")
+        assert corrections[0]["right_label"] == "question" and corrections[0]["actor"] == "slack:sara"
+
+        policy.write_text(POLICY_V2)  # a good edit is picked up without a signal
+        wait_for(lambda: 'pot_policy_reloads_total{outcome="ok"} 1.0' in httpx.get(f"{web}/metrics").text, "file reload")
+
+        cli_env = {"POT_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
+        cli = [sys.executable, "-m", "streams.cli"]
+        added = subprocess.run([*cli, "silence", "add", "label=praise", "--for", "2h", "--comment", "campaign",
+                                "--api", web, "--actor", "ana"], capture_output=True, text=True, env=cli_env, timeout=60)
+        assert added.returncode == 0 and added.stdout.startswith("silence si-"), added.stderr
+        listed = subprocess.run([*cli, "silence", "list", "--api", web], capture_output=True, text=True, env=cli_env, timeout=60)
+        assert "label=praise" in listed.stdout and "campaign" in listed.stdout
+
+        httpx.post(f"{web}/posts", headers=AUTH, json=[
+            post(f"z{i}", f"#complaint the login page is broken again {i}", handle=f"user{i}") for i in range(6)])
+        surge = wait_for(lambda: [n for n in notices(data) if n["kind"] == "surge"], "a surge notice")
+        assert len(surge) == 1 and surge[0]["detail"]["scope"] == "all"
+        assert "login" in [term for term, _ in surge[0]["detail"]["top_terms"]]
+        assert all(x["window_s"] == 3600 for x in monitor.alerts())
+
+        table = subprocess.run([*cli, "alerts", "--no-watch", "--api", web], capture_output=True, text=True,
+                               env={**cli_env, "COLUMNS": "200"}, timeout=60)
+        assert table.returncode == 0 and "6 open alert(s)" in table.stdout and alert_id("z0") in table.stdout
+    finally:
+        stop_monitor(monitor)
+        broker.stop()

@@ -161,12 +161,13 @@ def test_a_follow_up_threads_under_the_first_mail() -> None:
     assert text.startswith("ACKNOWLEDGED: acknowledged by mallory Bcc: victim@example.com") and "> <!channel>" in text
 
 
-@pytest.mark.parametrize("kind", ["warning", "reminder", "breach", "resolved"])
-def test_every_alert_follow_up_is_a_threaded_mail(kind: str) -> None:
+@pytest.mark.parametrize(("kind", "title"), [("warning", "WARNING"), ("reminder", "REMINDER"), ("breach", "WINDOW CLOSED"),
+                                             ("resolved", "RESOLVED")])
+def test_every_alert_follow_up_is_a_threaded_mail(kind: str, title: str) -> None:
     ref = message_id_for(make_alert()["alert_id"], "pot.example")
     message = plain_sink(25).follow_up_message(notice(kind, make_alert()), ref)
     assert message is not None and message["In-Reply-To"] == ref and message["Subject"].startswith("Re: [P1] Complaint")
-    assert message.get_body(("plain",)).get_content().startswith(f"{kind.upper()}: {kind} by care-lead")
+    assert message.get_body(("plain",)).get_content().startswith(f"{title}: {kind} by care-lead")
 
 
 @pytest.mark.parametrize("ref", [None, "", "not a message id", "<a@b>\r\nBcc: victim@example.com"])
@@ -215,7 +216,7 @@ def test_digest_subject_counts_and_stays_one_line() -> None:
     message = plain_sink(25).follow_up_message(notice("digest", None, detail={"entries": entries}), None)
     assert message is not None
     subject = message["Subject"]
-    assert subject == "Digest: 12 alerts (12 praise Bcc: victim@ex…)" and "\n" not in subject and message["Bcc"] is None
+    assert subject == "Digest: 12 alerts (12 praise Bcc: victim@…)" and "\n" not in subject and message["Bcc"] is None
 
 
 def test_surge_shows_summary_terms_and_escaped_samples() -> None:

@@ -254,12 +254,12 @@ def test_acknowledged_updates_the_original_in_place() -> None:
     assert "pot_ack" not in ids and "pot_resolve" in ids and "pot_relabel" in ids
 
 
-def test_resolved_updates_the_original_and_drops_every_action() -> None:
+def test_resolved_updates_the_original_and_keeps_only_the_relabel_menu() -> None:
     fake, ts, results = follow_up_scenario(("acknowledged", True), ("resolved", True))
     assert [r.ref for r in results] == [ts, ts] and [u["ts"] for u in fake.updates] == [ts, ts]
     blocks = fake.messages[ts]["blocks"]
     assert blocks[0]["elements"][0]["text"].startswith("*:white_check_mark: Resolved*")
-    assert actions(blocks) == [], "build_message renders no actions block for a resolved alert, the relabel menu included"
+    assert [e["action_id"] for e in actions(blocks)] == ["pot_relabel"], "corrections are still welcome after resolving"
     assert len(fake.top_level()) == 1
 
 

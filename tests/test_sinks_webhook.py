@@ -113,7 +113,7 @@ def test_follow_ups_are_signed_notices_with_their_ids_in_headers() -> None:
     first, second = receiver.seen
     assert json.loads(first.body) == {**acknowledged, "type": "notice"}
     assert json.loads(second.body) == {**surge, "type": "notice"}
-    assert first.headers[NOTICE_ID_HEADER] == acknowledged["notice_id"] and first.headers[ALERT_ID_HEADER] == make_alert()["alert_id"]
+    assert first.headers["X-POT-Notice-Id"] == acknowledged["notice_id"] and first.headers["X-POT-Alert-Id"] == make_alert()["alert_id"]
     assert second.headers[NOTICE_ID_HEADER] == surge["notice_id"] and ALERT_ID_HEADER not in second.headers
     ts = first.headers[TIMESTAMP_HEADER]
     assert verify_signature(SECRET, ts, first.body, first.headers[SIGNATURE_HEADER], now=int(ts))
