@@ -134,6 +134,14 @@ class CircuitBreaker:
         circuit.state, circuit.trial_at = "half_open", now
         return True
 
+    def ready(self, name: str) -> bool:
+        """Whether :meth:`allow` would say yes now, without taking the half-open trial: for callers that wait."""
+        circuit = self._circuits.get(name)
+        if circuit is None or circuit.state == "closed":
+            return True
+        since = circuit.opened_at if circuit.state == "open" else circuit.trial_at
+        return self.clock() - since >= self.reset_after_s
+
     def record_success(self, name: str) -> None:
         """A delivery to ``name`` worked: the receiver is up, so close its circuit and forget past failures."""
         self._circuits[name] = _Circuit()

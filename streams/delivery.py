@@ -84,7 +84,7 @@ def register_delivery(
         except DeliveryError as exc:
             if exc.retryable:
                 breaker.record_failure(receiver)
-            return None, attempts, exc, exc.retryable
+            return None, settings.delivery_inline_attempts if inline else 1, exc, exc.retryable
         except Exception as exc:  # a sink's bug is a failed delivery, not a dead worker
             log.exception("sink %s raised", receiver)
             return None, attempts, exc, False
@@ -106,9 +106,12 @@ def register_delivery(
                                               "attempts": item["attempts"] + used, "ref": result.ref})
             return
         age = now().timestamp() - item["first_at"]
-        tries = item["attempts"] + max(used, 1)
+        tries = item["attempts"] + used
         if later and tries < settings.delivery_max_attempts and age < settings.delivery_max_age_s:
-            await redeliver.send(key=key, value={**item, "attempts": tries, "error": str(error)[:300]})
+            backoff = min(settings.delivery_max_delay_s, 0.5 * 2 ** min(tries, 8))
+            await redeliver.send(key=key, value={
+                **item, "attempts": tries, "error": str(error)[:300], "not_before": now().timestamp() + backoff,
+            })
             await emit(subject, "delivery_deferred", {"receiver": receiver, "attempts": tries, "error": str(error)[:300]})
             return
         metrics.DELIVERIES.labels(receiver, "failed").inc()
@@ -151,16 +154,21 @@ def register_delivery(
 
     @app.agent(redeliver, name="redeliver")
     async def redeliver_agent(stream: Any) -> None:
-        """Deferred deliveries, one at a time: wait for the receiver's circuit, back off, try once more."""
+        """Deferred deliveries, in order: wait out the item's backoff and the receiver's open circuit, try once more.
+
+        Items deferred together become due together, so once a receiver is
+        back its backlog drains without a pause per item."""
         async for event in stream.events():
             item = event.value
             if delivered.get(item["mark"]) is not None:
                 continue
-            while not breaker.allow(item["receiver"]):
+            wait_s = item.get("not_before", 0.0) - now().timestamp()
+            if wait_s > 0:
+                await asyncio.sleep(min(wait_s, settings.delivery_max_delay_s))
+            while not breaker.ready(item["receiver"]):
                 if now().timestamp() - item["first_at"] >= settings.delivery_max_age_s:
                     break
                 await asyncio.sleep(min(settings.breaker_reset_s, 1.0))
-            await asyncio.sleep(min(settings.delivery_max_delay_s, 0.5 * 2 ** min(item["attempts"], 6)))
             result, used, error, later = await attempt(item, item["attempts"], inline=False)
             await settle(item, event.key, result, used, error, later)
 

@@ -155,6 +155,8 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     time.sleep(2)
 
     assert steps(data, a)["warning"] == 1, "the warning did not fire again after the restart"
+    delivered = Counter(x["alert_id"] for x in desk["monitor"].alerts())
+    assert delivered == Counter({a: 1, b: 1, c: 1}), "each alert delivered once across the restart"
     assert steps(data, a)["breach"] == 1
     assert steps(data, a)["reminder:2"] == 1, "reminders carry on from where they were before the restart"
     assert steps(data, c)["breach"] == 0 and steps(data, b)["breach"] == 0
