@@ -1,7 +1,10 @@
 """Appends each delivered alert to a JSON Lines file: the audit trail a person can grep.
 
 Each line is flushed and fsynced before the delivery counts as done, so a line
-the monitor reported as delivered survives a crash.
+the monitor reported as delivered survives a crash. The sink is idempotent:
+it remembers the alert ids (and notice ids) already in its files, so a
+delivery replayed after a crash (the worker died after writing the line but
+before recording the delivery) does not write the line twice.
 """
 
 from __future__ import annotations
@@ -22,9 +25,26 @@ class JsonlSink(Sink):
         self.path = Path(path)
         self.notices_path = self.path.with_suffix(".notices.jsonl")
         self._lock = asyncio.Lock()
+        self._seen: set[Any] = set()
+        self._seen_notices: set[Any] = set()
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._seen = await asyncio.to_thread(self._ids, self.path, "alert_id")
+        self._seen_notices = await asyncio.to_thread(self._ids, self.notices_path, "notice_id")
+
+    @staticmethod
+    def _ids(path: Path, field: str) -> set[str]:
+        if not path.exists():
+            return set()
+        found = set()
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    found.add(str(json.loads(line)[field]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return found
 
     def _append(self, line: str, path: Path | None = None) -> None:
         with open(path or self.path, "a", encoding="utf-8") as handle:
@@ -36,7 +56,10 @@ class JsonlSink(Sink):
         line = json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n"
         try:
             async with self._lock:
+                if alert.get("alert_id") in self._seen:
+                    return Delivered(ref=str(self.path))
                 await asyncio.to_thread(self._append, line)
+                self._seen.add(alert.get("alert_id"))
         except OSError as exc:
             raise DeliveryError(f"cannot write {self.path}: {exc.strerror}", retryable=True) from None
         return Delivered(ref=str(self.path))
@@ -46,7 +69,10 @@ class JsonlSink(Sink):
         line = json.dumps(notice, ensure_ascii=False, sort_keys=True) + "\n"
         try:
             async with self._lock:
+                if notice.get("notice_id") in self._seen_notices:
+                    return Delivered(ref=str(self.notices_path))
                 await asyncio.to_thread(self._append, line, self.notices_path)
+                self._seen_notices.add(notice.get("notice_id"))
         except OSError as exc:
             raise DeliveryError(f"cannot write {self.notices_path}: {exc.strerror}", retryable=True) from None
         return Delivered(ref=str(self.notices_path))

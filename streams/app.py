@@ -374,6 +374,29 @@ def create_app(
             await digests_topic.send(key="flush", value={"flush": True, "at": now})
         if holder.changed_on_disk():
             reload_policy("file changed")
+        if now - flushed.get("gauges", 0.0) >= 5:
+            flushed["gauges"] = now
+            sample_gauges()
+
+    def sample_gauges() -> None:
+        """Consumer lag of the partitions this worker owns, and memory of the worker and its classifier."""
+        monitor = app.monitor
+        metrics.CONSUMER_LAG.clear()
+        for tp in app.consumer.assignment():
+            if not tp.topic.startswith(settings.topic_prefix):
+                continue
+            end, done = monitor.tp_end_offsets.get(tp), monitor.tp_committed_offsets.get(tp)
+            if end is not None:
+                lag = max(0, end - (done or 0))
+                metrics.CONSUMER_LAG.labels(tp.topic.removeprefix(settings.topic_prefix), str(tp.partition)).set(lag)
+        rss = metrics.resident_bytes()
+        if rss is not None:
+            metrics.MEMORY.labels("worker").set(rss)
+        child = getattr(classifier, "process_", None)
+        if child is not None and child.is_alive():
+            child_rss = metrics.resident_bytes(child.pid)
+            if child_rss is not None:
+                metrics.MEMORY.labels("classifier").set(child_rss)
 
     flushed: dict[str, float] = {}
 

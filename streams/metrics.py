@@ -92,6 +92,17 @@ AUTO_RESOLVED = Counter(
     "pot_alerts_answered_in_stream_total", "Alerts resolved by a brand account's reply seen in the stream.", registry=REGISTRY
 )
 POLICY_RELOADS = Counter("pot_policy_reloads_total", "Policy reloads, by outcome (ok, failed).", ["outcome"], registry=REGISTRY)
+CONSUMER_LAG = Gauge(
+    "pot_consumer_lag",
+    "Records in a partition not yet processed (end offset minus committed offset), by topic (without the "
+    "prefix) and partition, reported by the worker that owns the partition.",
+    ["topic", "partition"], registry=REGISTRY,
+)
+MEMORY = Gauge(
+    "pot_process_resident_memory_bytes",
+    "Resident memory of the worker process and of its classifier child process.",
+    ["process"], registry=REGISTRY,
+)
 POLICY_VERSION = Gauge("pot_policy_version", "Reload count of the policy this worker is using (1 = as started).", registry=REGISTRY)
 
 
@@ -117,13 +128,31 @@ def initialise(sinks: list[str], model: str) -> None:
             ACKED.labels(label, within)
         for step in ("warning", "breach", "escalation", "reminder"):
             SLA_STEPS.labels(step, label)
+        for priority in ("P1", "P2", "P3", "P4"):
+            TIME_TO_ACK.labels(label, priority)
+            TIME_TO_RESOLVE.labels(label, priority)
         SILENCED.labels(label)
     for scope in ("all", "brand", "keyword"):
         SURGES.labels(scope)
     for outcome in ("ok", "failed"):
         POLICY_RELOADS.labels(outcome)
+    for process in ("worker", "classifier"):
+        MEMORY.labels(process)
     for sink in sinks:
+        DIGESTS.labels(sink)
         for outcome in ("delivered", "failed", "skipped_duplicate", "deferred"):
             DELIVERIES.labels(sink, outcome)
-    for stage in ("validate", "classify", "route", "deliver"):
+    for stage in ("validate", "classify", "route", "deliver", "clock"):
         DEAD_LETTERS.labels(stage)
+
+
+def resident_bytes(pid: int | str = "self") -> int | None:
+    """RSS of a process from /proc (Linux); ``None`` where that is not available."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -256,6 +256,7 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
         table = subprocess.run([*cli, "alerts", "--no-watch", "--api", web], capture_output=True, text=True,
                                env={**cli_env, "COLUMNS": "200"}, timeout=60)
         assert table.returncode == 0 and "6 open alert(s)" in table.stdout and alert_id("z0") in table.stdout
+        assert SLACK_SECRET not in monitor.log()
     finally:
         stop_monitor(monitor)
         broker.stop()

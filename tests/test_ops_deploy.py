@@ -119,6 +119,8 @@ REQUIRED_ALERTS = {
     "PotShadowDisagreementHigh": "pot_shadow_compared_total[1h]",
     "PotPostsRejectedSpike": "pot_posts_rejected_total",
     "PotNoPostsClassified": "pot_posts_classified_total[15m]",
+    "PotConsumerLagGrowing": "deriv(pot_consumer_lag[10m])",
+    "PotBreachRateHigh": 'pot_sla_steps_total{step="breach"}[1h]',
 }
 
 

@@ -197,6 +197,17 @@ def pipeline_health() -> dict[str, Any]:
               "From a post's arrival at the monitor to its alert's delivery to a sink. The histogram's largest "
               "finite bucket is 60 s: quantiles above it read as 60 s.", unit="s", w=24, thresholds=[(60, "red")]),
 
+        row("Backlog and memory"),
+        panel("timeseries", "Consumer lag by topic",
+              [q("sum by (topic) (pot_consumer_lag)", "{{topic}}")],
+              "Records waiting in each topic (end offset minus committed offset), over all partitions and workers. "
+              "posts growing: classification cannot keep up (add workers, up to the partitions of pot.posts); "
+              "redeliver growing: a receiver is down. Alert PotConsumerLagGrowing.", w=12),
+        panel("timeseries", "Worker memory",
+              [q("sum by (instance, process) (pot_process_resident_memory_bytes)", "{{instance}} {{process}}")],
+              "Resident memory of each worker and its classifier process; the Kubernetes requests are sized from it.",
+              unit="bytes", w=12),
+
         row("Failures"),
         panel("timeseries", "Dead letters by stage", [q(f"sum by (stage) (increase(pot_dead_letters_total[{RI}]))", "{{stage}}")],
               "Records sent to pot.dlq, by the stage that gave up: validate (bad input), classify (model error), "
