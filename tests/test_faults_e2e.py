@@ -50,8 +50,13 @@ def test_three_sigkills_lose_nothing_and_send_nothing_twice(tmp_path):
                 expected.add(alert_id_for(f"x:{i}"))
         producer.flush()
         for kill in range(3):
-            time.sleep(rng.uniform(0.5, 3.0))
+            before = len(monitor.alerts())
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(monitor.alerts()) < before + 100:
+                time.sleep(0.1)  # mid-stream: the restarted worker is delivering again
+            time.sleep(rng.uniform(0.0, 2.0))
             done = len(monitor.alerts())
+            assert done < len(expected), "the stream ended before the kill: send more posts"
             print(f"kill {kill + 1}: SIGKILL after {done} alert lines")
             stop_monitor(monitor, sig=signal.SIGKILL)
             monitor = start_monitor(data, extra_env=env, args=["--broker", broker.url])
