@@ -104,7 +104,7 @@ def matches(matchers: Mapping[str, str | list[str]], labels: Mapping[str, Any]) 
     return all(_values(want) & _values(labels.get(key)) for key, want in matchers.items())
 
 
-def match_routes(route: Route, labels: Mapping[str, Any], parent: ResolvedRoute | None = None, path: str = "routes") -> list[ResolvedRoute]:
+def match_routes(route: Route, labels: Mapping[str, Any], parent: ResolvedRoute | None = None, path: str = "default route") -> list[ResolvedRoute]:
     """Alertmanager's walk: a matching node tries its children in order, the first match stops the
     search unless it says ``continue``, and a node none of whose children matched is itself the match.
     Children inherit the options they do not set."""
@@ -264,7 +264,7 @@ def decide(
         receivers=immediate,
         raised_at=isoformat(now),
         history=history_line,
-        recent_labels=authors.recent_labels(ctx, policy.history.recent),
+        recent_labels=authors.recent_labels(ctx, policy.history.recent + 1)[1:],
         keyword_classes=keyword_classes,
         uncertain=uncertain,
     )

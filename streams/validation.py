@@ -4,6 +4,16 @@ Every rejection carries a short, bounded ``code`` (a metric label) and a
 sentence for the dead-letter record. Unknown extra fields are ignored so that
 producers can add their own without being rejected.
 
+What passes here must survive every later stage, so a few things that Python's
+``json`` accepts are refused up front rather than crash an agent downstream:
+integers too long to convert (``ValueError``, not ``JSONDecodeError``), values
+nested deeper than :data:`MAX_DEPTH` (they parse, but re-encoding them for the
+next topic recurses past the limit), and lone surrogates (``"\\ud800"``: a
+``str`` that cannot be encoded as UTF-8 again). A ``created_at`` before
+:data:`EARLIEST_CREATED_AT` or more than :data:`MAX_FUTURE_S` ahead of now is
+a broken producer (epoch zero, year 9999), not a post: its deadline would be
+meaningless or overflow.
+
 >>> post = parse_post(b'{"id": "1", "platform": "x", "text": "hi", '
 ...                   b'"created_at": "2026-11-23T09:00:00+02:00", "author": {"id": "u1"}}')
 >>> post.key
@@ -18,6 +28,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
@@ -25,6 +37,13 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, Va
 from .records import Author, Post, parse_instant
 
 MAX_POST_BYTES = 64 * 1024
+MAX_DEPTH = 64
+"""Deepest nesting of objects and arrays (a post is depth 1, its ``author`` depth 2)."""
+EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""Older timestamps come from producers that write zero or garbage (1970-01-01, 0001-01-01)."""
+MAX_FUTURE_S = 24 * 3600
+"""How far ahead of now a ``created_at`` may be: clock skew and a mislabelled UTC offset (at most 14 h) fit."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 REASON_CODES: tuple[str, ...] = (
     "too_large",
@@ -87,10 +106,11 @@ def _missing(obj: dict[str, Any]) -> list[str]:
     return missing
 
 
-def validate_obj(obj: Any) -> Post:
-    """Validate one decoded JSON value as a post."""
+def validate_obj(obj: Any, now: datetime | None = None) -> Post:
+    """Validate one decoded JSON value as a post; ``now`` (default: the system clock) bounds ``created_at``."""
     if not isinstance(obj, dict):
         raise InvalidPost("not_object", f"a post must be a JSON object, got {type(obj).__name__}")
+    _check_tree(obj)
     missing = _missing(obj)
     if missing:
         raise InvalidPost("missing_field", "missing field(s): " + ", ".join(missing))
@@ -108,9 +128,20 @@ def validate_obj(obj: Any) -> Post:
     if not model.text.strip():
         raise InvalidPost("empty_text", "text is empty: nothing to classify")
     try:
-        parse_instant(model.created_at)
+        created = parse_instant(model.created_at)
     except (ValueError, OverflowError) as exc:
         raise InvalidPost("bad_timestamp", f"created_at {model.created_at[:64]!r} does not parse: {exc}") from None
+    if created < EARLIEST_CREATED_AT:
+        raise InvalidPost(
+            "bad_timestamp", f"created_at {model.created_at[:64]!r} is before {EARLIEST_CREATED_AT:%Y-%m-%d}: not a real post time"
+        )
+    ahead = created - (now or datetime.now(timezone.utc))
+    if ahead > timedelta(seconds=MAX_FUTURE_S):
+        raise InvalidPost(
+            "bad_timestamp",
+            f"created_at {model.created_at[:64]!r} is {ahead.total_seconds() / 3600:.0f} h in the future "
+            f"(over the {MAX_FUTURE_S // 3600} h allowed for clock skew)",
+        )
     fields = model.model_dump(exclude={"author"})
     return Post(author=Author(**model.author.model_dump()), **fields)
 
@@ -124,16 +155,46 @@ def decode_json(raw: bytes, max_bytes: int = MAX_POST_BYTES) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidPost("not_utf8", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise InvalidPost("not_json", "JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InvalidPost("not_json", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # an integer over sys.get_int_max_str_digits() digits
+        raise InvalidPost("not_json", f"not JSON: {str(exc).partition(':')[0]}") from None
+    _check_tree(value, MAX_DEPTH + 1)  # one level more for an HTTP batch's array; validate_obj checks each post
+    return value
 
 
-def parse_post(raw: bytes, max_bytes: int = MAX_POST_BYTES) -> Post:
+def _check_tree(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse what parsed but cannot be encoded again: nesting over ``max_depth``, lone surrogates.
+
+    Iterative, so that checking a deep value cannot itself hit the recursion limit.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            strings = [item]
+        elif isinstance(item, (dict, list)):
+            if depth > max_depth:
+                raise InvalidPost("not_json", f"JSON nested too deeply (over {MAX_DEPTH} levels)")
+            children = list(item.values()) if isinstance(item, dict) else item
+            strings = list(item) if isinstance(item, dict) else []
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (str, dict, list)))
+        else:
+            continue
+        for string in strings:
+            found = _SURROGATE.search(string)
+            if found:
+                raise InvalidPost(
+                    "not_utf8", f"a string holds a lone surrogate (\\u{ord(found.group()):04x}): not valid Unicode"
+                )
+
+
+def parse_post(raw: bytes, max_bytes: int = MAX_POST_BYTES, now: datetime | None = None) -> Post:
     """Validate the bytes of one post; raises :class:`InvalidPost`."""
-    return validate_obj(decode_json(raw, max_bytes))
+    return validate_obj(decode_json(raw, max_bytes), now)
 
 
 def raw_for_record(raw: bytes) -> tuple[str, str]:
