@@ -220,7 +220,8 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 def scrape(text: str) -> dict[str, Any]:
     """The few figures the bench needs from a Prometheus text page."""
     out: dict[str, Any] = {"alerts_raised": 0.0, "not_alerted": 0.0, "silenced": 0.0, "duplicate": 0.0, "dead_lettered": 0.0,
-                           "rss": {}, "p2a_buckets": {}, "p2a_count": 0.0}
+                           "rss": {}, "p2a_buckets": {}, "p2a_count": 0.0, "batch_sum": 0.0, "batch_count": 0.0,
+                           "classify_s_sum": 0.0}
     for line in text.splitlines():
         if not line or line[0] == "#":
             continue
@@ -246,13 +247,19 @@ def scrape(text: str) -> dict[str, Any]:
             out["p2a_buckets"][labels["le"]] = value
         elif name == "pot_post_to_alert_seconds_count":
             out["p2a_count"] = value
+        elif name == "pot_classify_batch_size_sum":
+            out["batch_sum"] = value
+        elif name == "pot_classify_batch_size_count":
+            out["batch_count"] = value
+        elif name == "pot_classify_duration_seconds_sum":
+            out["classify_s_sum"] = value
     return out
 
 
 class Scraper(threading.Thread):
     """Reads /metrics every ``every_s``; keeps (time, figures) and the peak worker + classifier RSS."""
 
-    def __init__(self, url: str, every_s: float = 0.25) -> None:
+    def __init__(self, url: str, every_s: float = 0.5) -> None:
         super().__init__(daemon=True, name="scrape-metrics")
         self.url, self.every_s = url, every_s
         self.stop_event = threading.Event()
@@ -260,16 +267,19 @@ class Scraper(threading.Thread):
         self.peak_rss = 0.0
         self.peak_parts: dict[str, float] = {}
         self.errors = 0
+        self.durations: list[float] = []
         self.lock = threading.Lock()
 
     def once(self) -> dict[str, Any] | None:
         import httpx
 
+        started = time.perf_counter()
         try:
             text = httpx.get(self.url, timeout=2).text
         except httpx.HTTPError:
             self.errors += 1
             return None
+        self.durations.append(time.perf_counter() - started)
         figures = scrape(text)
         now = time.time()
         total = sum(figures["rss"].get(p, 0.0) for p in ("worker", "classifier"))
@@ -358,11 +368,17 @@ class Worker:
                    + figures["dead_lettered"])
 
     def done_now(self) -> int:
+        """Scrape now (one extra request): posts done so far."""
         figures = self.scraper.once()
         if figures is None:
             latest = self.scraper.latest()
             figures = latest[1] if latest else None
         return self.done_at(time.time(), figures) if figures else 0
+
+    def done_latest(self) -> int:
+        """Posts done as of the scraper's latest sample (no extra request to the worker)."""
+        latest = self.scraper.latest()
+        return self.done_at(*latest) if latest else 0
 
     def wait_done(self, progress: Any = None, task: Any = None, base: int = 0, timeout_s: float = 300.0) -> bool:
         """Wait until every post sent so far is done; advance ``task`` by posts done past ``base``."""
@@ -370,7 +386,7 @@ class Worker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"{self.name}: pot run exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
-            done = self.done_now()
+            done = self.done_latest()
             if progress is not None:
                 progress.update(task, completed=max(0, done - base))
             if done >= self.sent:
@@ -465,6 +481,7 @@ def warm_up(worker: Worker, texts: list[str], console: Any) -> None:
 def burst(worker: Worker, texts: list[str], tag: str, n: int, console: Any) -> dict[str, Any]:
     """Send n posts at once; the steady done-rate (10 %..90 %) and alerts/s in that window."""
     base_done = worker.done_now()
+    before = worker.scraper.latest()[1]
     first_line = len(worker.tail.lines)
     with progress_bar(console) as progress:
         task = progress.add_task(f"{worker.name}: {n} posts at once", total=n)
@@ -501,8 +518,17 @@ def burst(worker: Worker, texts: list[str], tag: str, n: int, console: Any) -> d
         "posts": n, "sent_in_s": round(sent_s, 3), "posts_in_per_s": round(n / max(sent_s, 1e-9), 1),
         "posts_per_s": round(0.8 * n / window, 2), "alerts_per_s": round(alerts_in_window / window, 2),
         "alerts": len(alerts), "steady_window_s": round(window, 2), "all_done_in_s": round(last - start, 2),
-        "all_done": ok,
+        "all_done": ok, **batch_delta(before, worker.scraper.once() or worker.scraper.latest()[1]),
     }
+
+
+def batch_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Classifier calls between two scrapes: how many, their mean size and mean duration (diagnostics)."""
+    calls = after["batch_count"] - before["batch_count"]
+    if calls <= 0:
+        return {"classify_calls": 0}
+    return {"classify_calls": int(calls), "mean_batch": round((after["batch_sum"] - before["batch_sum"]) / calls, 1),
+            "mean_classify_ms": round((after["classify_s_sum"] - before["classify_s_sum"]) / calls * 1000, 1)}
 
 
 def histogram_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -566,6 +592,7 @@ def paced(worker: Worker, texts: list[str], tag: str, rate: float, seconds: floa
         out["max_ms"] = round(float(latencies.max()) * 1000, 1)
         out["p50_to_raised_ms"] = round(float(np.percentile(routed, 50)) * 1000, 1)
         out["p99_to_raised_ms"] = round(float(np.percentile(routed, 99)) * 1000, 1)
+    out.update(batch_delta(before, after))
     out["histogram"] = histogram_delta(before, after)
     return out
 
@@ -581,22 +608,19 @@ def report(summary: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     table = Table("phase", "posts/s in", "posts/s done", "alerts/s out", "alerts", "p50 ms", "p95 ms", "p99 ms",
-                  "≤500 ms (hist)", title="pot run end to end, embedded broker, e5-head (one run)")
+                  "≤500 ms (hist)", "mean batch", title="pot run end to end, embedded broker, e5-head (one run)")
     ceiling = summary["ceiling"]
-    table.add_row(f"ceiling: classifier alone (batch {ceiling['best_batch']})", "", f"{ceiling['posts_per_s']:.1f}",
-                  "", "", "", "", "", "")
-    naive = summary["naive"]
-    table.add_row("naive: batch 1, burst", f"{naive['posts_in_per_s']:.0f}", f"{naive['posts_per_s']:.1f}",
-                  f"{naive['alerts_per_s']:.1f}", str(naive["alerts"]), "", "", "", "")
-    sus = summary["sustained"]
-    table.add_row("sustained max: batch 32, burst", f"{sus['posts_in_per_s']:.0f}", f"{sus['posts_per_s']:.1f}",
-                  f"{sus['alerts_per_s']:.1f}", str(sus["alerts"]), "", "", "", "")
+    table.add_row(f"ceiling: classifier alone, batch {ceiling['best_batch']}", "", f"{ceiling['posts_per_s']:.1f}",
+                  "", "", "", "", "", "", str(ceiling["best_batch"]))
+    for name, row in (("naive: batch 1, burst", summary["naive"]), ("sustained max: burst", summary["sustained"])):
+        table.add_row(name, f"{row['posts_in_per_s']:.0f}", f"{row['posts_per_s']:.1f}", f"{row['alerts_per_s']:.1f}",
+                      str(row["alerts"]), "", "", "", "", str(row.get("mean_batch", "")))
     for name, level in summary["levels"].items():
         hist = level["histogram"].get("share_within_500ms")
-        table.add_row(f"{name} load ({level['target_rate']:.1f}/s, {summary['config']['level_seconds']:g} s)",
-                      f"{level['posts_in_per_s']:.1f}", "", f"{level['alerts_per_s']:.1f}", str(level["alerts"]),
+        table.add_row(f"{name} load, paced {level['target_rate']:.1f}/s", f"{level['posts_in_per_s']:.1f}", "",
+                      f"{level['alerts_per_s']:.1f}", str(level["alerts"]),
                       *(f"{level.get(f'p{q}_ms', float('nan')):.0f}" for q in (50, 95, 99)),
-                      f"{hist:.0%}" if hist is not None else "")
+                      f"{hist:.0%}" if hist is not None else "", str(level.get("mean_batch", "")))
     console.print(table)
 
     rss = summary["memory"]
@@ -635,7 +659,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     left.axhline(TARGETS["p99_at_50_ms"], color="#c55", lw=0.8, ls=":", label="p99 target at 50 % (500 ms)")
     left.set_xticks(x, [f"{n}\n{levels[n]['target_rate']:.1f}/s" for n in names])
     left.set_xlabel("load (share of the sustained maximum)")
-    left.set_ylabel("post → alert latency (ms)")
+    left.set_yscale("log")
+    left.set_ylabel("post → alert latency (ms, log scale)")
     left.set_title("latency vs load")
     left.legend(fontsize=8)
     left.grid(alpha=0.3)
@@ -677,7 +702,7 @@ def ceiling_child(source: Path, target: Path) -> None:
 def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     texts = test_texts()
     load_before = [round(x, 2) for x in os.getloadavg()]
     console.print(f"{len(texts)} held-out texts (cycled), {args.posts} posts for the sustained run, "
@@ -721,6 +746,7 @@ def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]
         worker.scraper.once()
         peak, parts = worker.scraper.peak_rss, worker.scraper.peak_parts
         scrape_errors, bad_lines = worker.scraper.errors, worker.tail.bad
+        scrape_ms = [d * 1000 for d in worker.scraper.durations]
     finally:
         worker.stop()
 
@@ -741,7 +767,9 @@ def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]
                    "vmhwm_mib": {k: round(v / 2**20, 1) for k, v in hwm.items()}},
         "ratios": {"sustained_vs_ceiling": round(sustained["posts_per_s"] / ceilings[best], 3),
                    "sustained_vs_naive": round(sustained["posts_per_s"] / max(naive["posts_per_s"], 1e-9), 2)},
-        "quality": {"metrics_scrape_errors": scrape_errors, "unreadable_alert_lines": bad_lines},
+        "quality": {"metrics_scrape_errors": scrape_errors, "unreadable_alert_lines": bad_lines,
+                    "metrics_scrapes": len(scrape_ms), "metrics_scrape_ms_median": round(float(np.median(scrape_ms)), 1)
+                    if scrape_ms else None},
     }
     p99 = levels.get("50%", {}).get("p99_ms")
     summary["targets"] = {
@@ -779,6 +807,7 @@ def main() -> None:
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     procs = Processes()
