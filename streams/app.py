@@ -159,6 +159,8 @@ def create_app(
                 await send_dead_letter(
                     dead_letter("validate", bad.code, bad.reason, bad.raw, _now(), msg.topic, msg.partition, msg.offset)
                 )
+            for post in valid:
+                metrics.POSTS_BY_PLATFORM.labels(metrics.bounded(post.platform, metrics.PLATFORMS)).inc()
             if not valid:
                 continue
             started = time.perf_counter()
@@ -174,7 +176,8 @@ def create_app(
             metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - started)
             metrics.CLASSIFY_BATCH.observe(len(valid))
             for post, prediction in zip(valid, predictions):
-                metrics.CLASSIFIED.labels(prediction.label, classifier.name).inc()
+                lang = metrics.bounded(post.lang or prediction.lang, metrics.LANGS)
+                metrics.CLASSIFIED.labels(prediction.label, lang, classifier.name).inc()
                 await classified.send(key=f"{post.platform}:{post.author.id}", value=to_classified(post, prediction, classifier.name, classifier.version))
             if shadow is not None:
                 await compare_with_shadow(loop, valid, predictions)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,6 +77,7 @@ def register_delivery(
             metrics.DELIVERIES.labels(receiver, "deferred").inc()
             return None, 0, DeliveryError(f"{receiver}: circuit open after repeated failures", retryable=True), True
         target = sink if item["kind"] == "alert" else _FollowUp(sink, ref_for((item["payload"].get("alert") or {}).get("alert_id"), receiver))
+        started = time.perf_counter()
         try:
             result, used = await deliver_with_retry(
                 target, item["payload"], attempts=settings.delivery_inline_attempts if inline else 1,
@@ -89,6 +91,7 @@ def register_delivery(
             log.exception("sink %s raised", receiver)
             return None, attempts, exc, False
         breaker.record_success(receiver)
+        metrics.DELIVERY_SECONDS.labels(receiver).observe(time.perf_counter() - started)
         return result, used, None, False
 
     async def settle(item: dict[str, Any], key: str, result: Delivered | None, used: int, error: BaseException | None,
@@ -118,7 +121,7 @@ def register_delivery(
         why = "gave up" if later else "permanent failure"
         await send_dead_letter(dead_letter(
             "deliver", "delivery_failed", f"{receiver}: {why} after {tries} attempt(s) over {age:.0f} s: {error}",
-            json.dumps(item["payload"], ensure_ascii=False), now(),
+            json.dumps(item["payload"], ensure_ascii=False).encode("utf-8"), now(),
         ))
         await emit(subject, "delivery_failed", {"receiver": receiver, "attempts": tries, "error": str(error)[:300]})
 
@@ -141,16 +144,24 @@ def register_delivery(
             await sink.start()
         async for alert in stream:
             alert: Alert
-            await fan_out(alert.alert_id, alert.alert_id, "alert", json.loads(alert.dumps()), alert.receivers,
-                          lambda r, a=alert: f"{a.alert_id}|{r}")
+            try:
+                await fan_out(alert.alert_id, alert.alert_id, "alert", json.loads(alert.dumps()), alert.receivers,
+                              lambda r, a=alert: f"{a.alert_id}|{r}")
+            except Exception as exc:  # never a dead agent: the alert is kept whole in the dlq
+                log.exception("delivering %s failed", alert.alert_id)
+                await send_dead_letter(dead_letter("deliver", "delivery_error", f"{type(exc).__name__}: {exc}", alert.dumps(), now()))
 
     @app.agent(notices, name="deliver-notices")
     async def deliver_notices(stream: Any) -> None:
         async for event in stream.events():
             notice: Notice = event.value
             subject = (notice.alert or {}).get("alert_id") or notice.notice_id
-            await fan_out(event.key, subject, "notice", json.loads(notice.dumps()), notice.receivers,
-                          lambda r, n=notice: f"{n.notice_id}|{r}")
+            try:
+                await fan_out(event.key, subject, "notice", json.loads(notice.dumps()), notice.receivers,
+                              lambda r, n=notice: f"{n.notice_id}|{r}")
+            except Exception as exc:
+                log.exception("delivering notice %s failed", notice.notice_id)
+                await send_dead_letter(dead_letter("deliver", "delivery_error", f"{type(exc).__name__}: {exc}", notice.dumps(), now()))
 
     @app.agent(redeliver, name="redeliver")
     async def redeliver_agent(stream: Any) -> None:
@@ -170,7 +181,14 @@ def register_delivery(
                     break
                 await asyncio.sleep(min(settings.breaker_reset_s, 1.0))
             result, used, error, later = await attempt(item, item["attempts"], inline=False)
-            await settle(item, event.key, result, used, error, later)
+            try:
+                await settle(item, event.key, result, used, error, later)
+            except Exception as exc:  # a bug here must not lose the delivery: keep it whole in the dlq
+                log.exception("redelivery bookkeeping failed")
+                await send_dead_letter(dead_letter(
+                    "deliver", "delivery_failed", f"{item['receiver']}: {type(exc).__name__}: {exc}",
+                    json.dumps(item, ensure_ascii=False, default=str).encode("utf-8"), now(),
+                ))
 
     app.pot_delivered = delivered  # type: ignore[attr-defined]
     app.pot_breaker = breaker  # type: ignore[attr-defined]

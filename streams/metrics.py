@@ -22,8 +22,32 @@ POSTS_REJECTED = Counter(
 )
 DUPLICATES = Counter("pot_posts_duplicate_total", "Posts seen again within the dedupe window.", registry=REGISTRY)
 CLASSIFIED = Counter(
-    "pot_posts_classified_total", "Posts classified, by label and model.", ["label", "model"], registry=REGISTRY
+    "pot_posts_classified_total",
+    "Posts classified, by label, language (the 12 the classifier was trained on, else `other`) and model.",
+    ["label", "lang", "model"], registry=REGISTRY,
 )
+PLATFORMS = ("x", "twitter", "facebook", "instagram", "reddit", "tiktok", "youtube", "linkedin", "threads",
+             "mastodon", "bluesky", "trustpilot", "appstore", "googleplay", "email", "web")
+"""Platforms counted under their own name; any other is `other`, so a producer cannot grow the label set."""
+LANGS = ("cs", "de", "el", "en", "es", "fr", "he", "it", "nl", "pl", "pt", "ro")
+POSTS_BY_PLATFORM = Counter(
+    "pot_posts_valid_total", "Valid posts read from the posts topic, by platform (known platforms, else other).",
+    ["platform"], registry=REGISTRY,
+)
+DELIVERY_SECONDS = Histogram(
+    "pot_delivery_duration_seconds", "Time to deliver one message to one receiver, retries included, by sink.",
+    ["sink"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY,
+)
+
+
+def bounded(value: str | None, allowed: tuple[str, ...]) -> str:
+    """A label value from a fixed set, ``other`` for anything else (labels must stay bounded).
+
+    >>> bounded("Reddit", PLATFORMS), bounded("myspace", PLATFORMS), bounded(None, LANGS)
+    ('reddit', 'other', 'other')
+    """
+    value = (value or "").strip().lower()
+    return value if value in allowed else "other"
 CLASSIFY_BATCH = Histogram(
     "pot_classify_batch_size", "Texts per classifier call.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=REGISTRY
 )
@@ -112,8 +136,11 @@ def initialise(sinks: list[str], model: str) -> None:
         POSTS_REJECTED.labels(reason)
     for source in ("kafka", "http"):
         POSTS_RECEIVED.labels(source)
+    for platform in (*PLATFORMS, "other"):
+        POSTS_BY_PLATFORM.labels(platform)
     for label in LABELS:
-        CLASSIFIED.labels(label, model)
+        for lang in (*LANGS, "other"):
+            CLASSIFIED.labels(label, lang, model)
         CORRECTIONS.labels(label)
         for other in LABELS:
             if other != label:
@@ -140,6 +167,7 @@ def initialise(sinks: list[str], model: str) -> None:
         MEMORY.labels(process)
     for sink in sinks:
         DIGESTS.labels(sink)
+        DELIVERY_SECONDS.labels(sink)
         for outcome in ("delivered", "failed", "skipped_duplicate", "deferred"):
             DELIVERIES.labels(sink, outcome)
     for stage in ("validate", "classify", "route", "deliver", "clock"):

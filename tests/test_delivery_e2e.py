@@ -105,3 +105,47 @@ def test_a_receiver_down_then_back_gets_everything_once(tmp_path):
         stop_monitor(monitor)
         broker.stop()
         server.shutdown()
+
+
+class DeadReceiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_topic(tmp_path):
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), DeadReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
+    env = {
+        "POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
+        "POT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook", "POT_WEBHOOK_SECRET": SECRET, "POT_BREAKER_RESET_S": "0.5",
+        "POT_DELIVERY_MAX_DELAY_S": "0.5", "POT_DELIVERY_INLINE_ATTEMPTS": "1", "POT_DELIVERY_MAX_ATTEMPTS": "4",
+    }
+    monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
+    try:
+        posts = [{"id": f"q{i}", "platform": "x", "text": "#question anyone there?", "author": {"id": f"b{i}"},
+                  "created_at": datetime.now(timezone.utc).isoformat()} for i in range(3)]
+        assert httpx.post(f"{monitor.web}/posts", json=posts, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 202
+        deadline = time.monotonic() + 60
+        dlq: list[dict] = []
+        while time.monotonic() < deadline and len(dlq) < 3:
+            dlq = [d for d in read_topic([broker.bootstrap], "e2e.dlq", timeout_s=1) if d["stage"] == "deliver"]
+            time.sleep(0.5)
+        assert len(dlq) == 3 and all("hook: gave up after 4 attempt(s)" in d["reason"] for d in dlq)
+        assert {json.loads(d["raw"])["alert_id"] for d in dlq} == {a["alert_id"] for a in monitor.alerts()}
+        events = read_topic([broker.bootstrap], "e2e.events")
+        failed = [e for e in events if e["kind"] == "delivery_failed"]
+        assert len(failed) == 3 and all(e["detail"]["receiver"] == "hook" for e in failed)
+        assert len(monitor.alerts()) == 3, "the audit receiver got every alert regardless"
+    finally:
+        stop_monitor(monitor)
+        broker.stop()
+        server.shutdown()

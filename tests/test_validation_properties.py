@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
+# Hypothesis keeps caches (its Unicode tables) under ./.hypothesis; keep them out of the working tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "pot-hypothesis"))
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,8 +47,10 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 PROPERTY = settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-FEW = settings(PROPERTY, max_examples=60)
-"""For examples that build large values (huge strings, deep nesting): fewer, so the file stays fast."""
+RULE = settings(PROPERTY, max_examples=100)
+"""For the one-rule-one-code properties, whose input space is narrow: fewer examples, so the file stays fast."""
+FEW = settings(PROPERTY, max_examples=40)
+"""For examples that build large values (huge strings, deep nesting)."""
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 """Bidirectional overrides, embeddings, isolates and marks: the Trojan Source characters."""
@@ -248,7 +256,7 @@ def test_a_valid_post_validates_and_keeps_every_field(post: dict[str, Any]) -> N
     assert result.received_at is None, "received_at is the monitor's to stamp, not the producer's"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts())
 def test_a_valid_post_parses_from_its_bytes_as_from_its_value(post: dict[str, Any]) -> None:
     from_value = check(post)
@@ -265,7 +273,7 @@ INVALID_UTF8 = [b"\xff", b"\xfe", b"\xc0\xaf", b"\x80", b"\xe2\x82", b"\xed\xa0\
 """A stray byte, an overlong slash, a lone continuation, a truncated sequence, an encoded surrogate, 5 bytes, over U+10FFFF."""
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.sampled_from(INVALID_UTF8), st.data())
 def test_invalid_utf8_anywhere_is_not_utf8(post: dict[str, Any], bad: bytes, data: st.DataObject) -> None:
     raw = encode(post)
@@ -275,7 +283,7 @@ def test_invalid_utf8_anywhere_is_not_utf8(post: dict[str, Any], bad: bytes, dat
     assert code_of(check_bytes(raw[:at] + bad + raw[at:])) == "not_utf8"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.sampled_from(["id", "text", "author.id", "author.handle", "metadata key", "platform"]), lone_surrogates)
 def test_a_lone_surrogate_is_not_utf8(post: dict[str, Any], where: str, surrogate: str) -> None:
     """JSON may escape a lone surrogate (\\ud800); Python decodes it into a str that cannot be encoded again."""
@@ -302,7 +310,7 @@ def test_huge_text_is_too_large_or_kept_whole(length: int, char: str) -> None:
         assert isinstance(result, Post) and result.text == text
 
 
-@PROPERTY
+@RULE
 @given(st.binary(min_size=1, max_size=400), st.integers(0, 64))
 def test_over_the_limit_is_too_large_whatever_it_holds(raw: bytes, spare: int) -> None:
     """The size check comes first: no parsing work is spent on a body that is too big."""
@@ -366,13 +374,13 @@ def with_field(post: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
     return post
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.sampled_from(STR_FIELDS), not_a_str)
 def test_a_string_field_of_another_type_is_wrong_type(post: dict[str, Any], field: str, value: Any) -> None:
     assert code_of(check(with_field(post, field, value))) == "wrong_type"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.sampled_from(sorted(REQUIRED)))
 def test_a_required_field_null_or_absent_is_missing_field(post: dict[str, Any], field: str) -> None:
     assert code_of(check(with_field(post, field, None))) == "missing_field"
@@ -384,13 +392,13 @@ def test_a_required_field_null_or_absent_is_missing_field(post: dict[str, Any], 
     assert code_of(check(post)) == "missing_field"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.one_of(st.booleans(), st.integers(), st.floats(), st.text(max_size=5), st.lists(st.integers(), max_size=2)))
 def test_an_author_that_is_not_an_object_is_missing_field(post: dict[str, Any], value: Any) -> None:
     assert code_of(check(with_field(post, "author", value))) == "missing_field"
 
 
-@PROPERTY
+@RULE
 @given(
     valid_posts(),
     st.one_of(
@@ -406,14 +414,14 @@ def test_a_typed_optional_field_of_another_type_is_wrong_type(post: dict[str, An
     assert code_of(check(with_field(post, field, value))) == "wrong_type"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.sampled_from(["id", "author.id", "text"]), st.text(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000", max_size=8))
 def test_blank_ids_are_missing_field_and_blank_text_is_empty_text(post: dict[str, Any], field: str, blank: str) -> None:
     expected = "empty_text" if field == "text" else "missing_field"
     assert code_of(check(with_field(post, field, blank))) == expected
 
 
-@PROPERTY
+@RULE
 @given(
     valid_posts(),
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets),
@@ -447,13 +455,13 @@ def test_timestamp_edges(created_at: str, code: str) -> None:
     assert code_of(check(base_post(created_at=created_at))) == code
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.text(hostile_chars, max_size=40))
 def test_any_string_as_a_timestamp_is_valid_or_bad_timestamp(post: dict[str, Any], created_at: str) -> None:
     assert code_of(check(with_field(post, "created_at", created_at))) in ("valid", "bad_timestamp")
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.text(st.one_of(st.characters(categories=["Cc", "Cf"]), st.sampled_from(BIDI + "#complaint ")), max_size=60))
 def test_control_and_bidi_characters_in_text_are_kept_not_rejected(post: dict[str, Any], text: str) -> None:
     """A complaint with an RLO or a NUL in it is still a complaint: it is kept byte for byte (sinks escape it)."""
@@ -464,7 +472,7 @@ def test_control_and_bidi_characters_in_text_are_kept_not_rejected(post: dict[st
         assert code_of(result) == "empty_text"
 
 
-@PROPERTY
+@RULE
 @given(valid_posts(), st.dictionaries(st.text(max_size=10).filter(lambda k: k not in ("id", "text", "created_at", "author", "platform", "url", "lang", "in_reply_to", "brand", "metadata")), json_values, max_size=4))
 def test_unknown_fields_are_ignored(post: dict[str, Any], extra: dict[str, Any]) -> None:
     """Producers may add their own fields (``received_at`` among them: the monitor stamps that itself)."""

@@ -181,6 +181,10 @@ def pipeline_health() -> dict[str, Any]:
               "Posts per second over all workers. A post sent to POST /posts is counted under source=http when the API "
               "takes it and again under source=kafka when a worker reads it from pot.posts; source=kafka is every post "
               "that entered the pipeline.", unit="ops"),
+        panel("timeseries", "Valid posts by platform",
+              [q(f"sum by (platform) (rate(pot_posts_valid_total[{RI}]))", "{{platform}}")],
+              "Valid posts per second by platform (known platforms by name, any other as other).", unit="ops",
+              stack=True),
         panel("timeseries", "Classified per worker", [q(f"sum by (instance) (rate(pot_posts_classified_total[{RI}]))", "{{instance}}")],
               "Posts per second classified by each worker: uneven lines mean uneven partition assignment "
               "(or more workers than partitions of pot.posts).", unit="ops", stack=True),
@@ -217,7 +221,11 @@ def pipeline_health() -> dict[str, Any]:
         panel("timeseries", "Deliveries by sink and outcome",
               [q(f"sum by (sink, outcome) (rate(pot_deliveries_total[{RI}]))", "{{sink}} {{outcome}}")],
               "Alert deliveries per second that ended, by sink and outcome (delivered, failed after retries, "
-              "skipped_duplicate on replay).", w=8, unit="ops"),
+              "skipped_duplicate on replay, deferred to the redeliver topic while a receiver is down).", w=8, unit="ops"),
+        panel("timeseries", "Delivery latency by sink (p90)",
+              [q(f"histogram_quantile(0.9, sum by (le, sink) (rate(pot_delivery_duration_seconds_bucket[{RI}])))", "{{sink}}")],
+              "Time to deliver one message to one receiver, retries included; Slack posts are paced at about one per "
+              "second per channel.", w=24, unit="s"),
     ]
     return dashboard("pot-pipeline-health", "points-of-truth / Pipeline health",
                      "Is the monitor keeping up: workers, throughput, classifier batches, latency, failures.",
@@ -305,6 +313,11 @@ def support_desk() -> dict[str, Any]:
               [q(f"sum(rate(pot_posts_duplicate_total[{RI}])) * 3600", "duplicates")],
               "Posts seen again within the dedupe window, per hour: replays after a crash, or producers sending twice.",
               w=6),
+
+        panel("bargauge", "Top languages (range)",
+              [q(f'sum by (lang) (increase(pot_posts_classified_total{{label!="other"}}[{RANGE}]))', "{{lang}}", instant=True)],
+              "Posts that raised alerts' labels (praise, complaint, question, suggestion) in the selected time range, by "
+              "language (the author's, else detected; languages outside the trained twelve count as other).", w=12),
 
         row("Labels and model quality"),
         panel("timeseries", "Classified by label (share)",
