@@ -275,6 +275,9 @@ def create_app(
         if action.kind == "open":
             request["clock"] = {**(action.clock or {}), "partition": partition}
         new, outcome = sla.apply(old, request, now.timestamp())
+        if outcome.status == "forgotten":
+            del clocks[action.alert_id]
+            return
         if new is not None and new is not old:
             clocks[action.alert_id] = new
         if outcome.status in ("unknown", "already_acknowledged", "already_resolved") and action.kind in ("ack", "resolve"):
@@ -358,7 +361,12 @@ def create_app(
         active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == actions.get_topic_name()}
         counts: dict[tuple[str, str], int] = {}
         for alert_id, clock in list(clocks.items()):
-            if clock is None or clock["state"] == "resolved" or clock.get("partition") not in active:
+            if clock is None or clock.get("partition") not in active:
+                continue
+            if clock["state"] == "resolved":
+                if now - clock.get("resolved_at", now) > settings.dedupe_retention_s and (alert_id, "forget") not in proposed:
+                    proposed[(alert_id, "forget")] = now
+                    await actions.send(key=alert_id, value=Action(alert_id=alert_id, kind="forget", at=isoformat(_now())))
                 continue
             if clock["label"] in LABELS[:4]:
                 counts[(clock["label"], clock["state"])] = counts.get((clock["label"], clock["state"]), 0) + 1

@@ -114,7 +114,8 @@ def _fire(clock: dict[str, Any], step: str, now: float) -> tuple[dict[str, Any],
 
 
 def apply(clock: dict[str, Any] | None, action: dict[str, Any], now: float) -> tuple[dict[str, Any] | None, Outcome]:
-    """The new state and what happened, for ``open``, ``ack``, ``resolve`` or ``fire``. Idempotent."""
+    """The new state and what happened, for ``open``, ``ack``, ``resolve``, ``fire`` or ``forget`` (drop a
+    resolved alert's state once it is older than the retention). Idempotent."""
     kind = action["kind"]
     actor = action.get("actor") or "unknown"
     if kind == "open":
@@ -125,6 +126,8 @@ def apply(clock: dict[str, Any] | None, action: dict[str, Any], now: float) -> t
         return None, Outcome("unknown")
     if kind == "fire":
         return _fire(clock, action["step"], now)
+    if kind == "forget":
+        return (None, Outcome("forgotten")) if clock["state"] == "resolved" else (clock, Outcome("not_resolved"))
     if clock["state"] == "resolved":
         return clock, Outcome("already_resolved", detail={"by": clock.get("resolved_by"), "at": clock.get("resolved_at")})
     if kind == "ack":

@@ -117,3 +117,10 @@ def test_reminders_follow_business_hours():
     assert outcome.status == "reminder"
     monday_1000 = 1764583200.0  # 2025-12-01 10:00 UTC: 30 open minutes on Friday, 30 on Monday
     assert state["next_reminder_at"] == monday_1000
+
+
+def test_only_resolved_alerts_are_forgotten():
+    resolved, _ = sla.apply(clock(), {"kind": "resolve", "actor": "ana"}, 10.0)
+    assert sla.apply(resolved, {"kind": "forget"}, 1e9) == (None, sla.Outcome("forgotten"))
+    kept, outcome = sla.apply(clock(), {"kind": "forget"}, 1e9)
+    assert outcome.status == "not_resolved" and kept["state"] == "open"
