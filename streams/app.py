@@ -45,12 +45,12 @@ from .records import (
     isoformat,
 )
 from .desk import Desk, register_desk
-from .routing import author_labels, decide
+from .routing import author_labels, decide, urgent_on_its_face
 from .silences import Silence, silenced_by
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("posts", "classified", "alerts", "events", "dlq", "shadow", "corrections", "actions", "notices", "surge-counts", "redeliver")
+TOPICS = ("posts", "posts-urgent", "posts-normal", "classified", "alerts", "events", "dlq", "shadow", "corrections", "actions", "notices", "surge-counts", "redeliver")
 SINGLE_PARTITION_TOPICS = ("silences", "digests")
 """Topics one worker must own whole: silences are read by all, digests batch across all partitions."""
 
@@ -114,6 +114,8 @@ def create_app(
         producer_acks=-1,
     )
     posts = app.topic(settings.topic("posts"), key_serializer="raw", value_serializer="raw")
+    urgent_lane = app.topic(settings.topic("posts-urgent"), key_type=str, value_type=Post)
+    normal_lane = app.topic(settings.topic("posts-normal"), key_type=str, value_type=Post)
     classified = app.topic(settings.topic("classified"), key_type=str, value_type=Classified)
     alerts = app.topic(settings.topic("alerts"), key_type=str, value_type=Alert)
     events = app.topic(settings.topic("events"), key_type=str, value_type=Event)
@@ -147,9 +149,10 @@ def create_app(
     async def emit(alert_id: str, kind: str, detail: dict[str, Any], actor: str = "monitor") -> None:
         await events.send(key=alert_id, value=Event(alert_id=alert_id, kind=kind, at=isoformat(_now()), actor=actor, detail=detail))
 
-    @app.agent(posts, name="classify-posts")
-    async def classify_posts(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
+    @app.agent(posts, name="triage-posts")
+    async def triage_posts(stream: Any) -> None:
+        """Validate, then put each post in a lane before the (slow) classifier: posts that are urgent on
+        their face (a safety or legal phrase, a VIP, a large audience) skip the backlog of ordinary ones."""
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
             messages = [event.message for event in batch]
             metrics.POSTS_RECEIVED.labels("kafka").inc(len(batch))
@@ -162,10 +165,17 @@ def create_app(
                 await send_dead_letter(
                     dead_letter("validate", bad.code, bad.reason, bad.raw, _now(), msg.topic, msg.partition, msg.offset)
                 )
+            policy = holder.current
             for post in valid:
                 metrics.POSTS_BY_PLATFORM.labels(metrics.bounded(post.platform, metrics.PLATFORMS)).inc()
-            if not valid:
-                continue
+                urgent = urgent_on_its_face(post, policy, keyword_matcher(policy)) is not None
+                metrics.TRIAGED.labels("urgent" if urgent else "normal").inc()
+                await (urgent_lane if urgent else normal_lane).send(key=post.key, value=post)
+
+    async def classify_lane(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
+            valid = [event.value for event in batch]
             started = time.perf_counter()
             try:
                 predictions = await loop.run_in_executor(executor, classifier.predict, [p.text for p in valid])
@@ -178,12 +188,22 @@ def create_app(
                 continue
             metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - started)
             metrics.CLASSIFY_BATCH.observe(len(valid))
-            for post, prediction in zip(valid, predictions):
+            for post, prediction in zip(valid, predictions, strict=True):
                 lang = metrics.bounded(post.lang or prediction.lang, metrics.LANGS)
                 metrics.CLASSIFIED.labels(prediction.label, lang, classifier.name).inc()
                 await classified.send(key=f"{post.platform}:{post.author.id}", value=to_classified(post, prediction, classifier.name, classifier.version))
             if shadow is not None:
                 await compare_with_shadow(loop, valid, predictions)
+
+    @app.agent(urgent_lane, name="classify-urgent")
+    async def classify_urgent(stream: Any) -> None:
+        """The urgent lane shares the one classifier with the normal lane; its batches wait at most for the
+        normal batch already running, however long the normal backlog."""
+        await classify_lane(stream)
+
+    @app.agent(normal_lane, name="classify-normal")
+    async def classify_normal(stream: Any) -> None:
+        await classify_lane(stream)
 
     async def compare_with_shadow(loop: asyncio.AbstractEventLoop, valid: list[Any], predictions: list[Any]) -> None:
         """Run the shadow on the same batch; its failures are counted and never touch the primary path."""

@@ -34,6 +34,11 @@ POSTS_BY_PLATFORM = Counter(
     "pot_posts_valid_total", "Valid posts read from the posts topic, by platform (known platforms, else other).",
     ["platform"], registry=REGISTRY,
 )
+TRIAGED = Counter(
+    "pot_posts_triaged_total",
+    "Valid posts by lane before classification: urgent (safety or legal phrase, VIP, large audience) or normal.",
+    ["lane"], registry=REGISTRY,
+)
 DELIVERY_SECONDS = Histogram(
     "pot_delivery_duration_seconds", "Time to deliver one message to one receiver, retries included, by sink.",
     ["sink"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY,
@@ -136,6 +141,8 @@ def initialise(sinks: list[str], model: str) -> None:
         POSTS_REJECTED.labels(reason)
     for source in ("kafka", "http"):
         POSTS_RECEIVED.labels(source)
+    for lane in ("urgent", "normal"):
+        TRIAGED.labels(lane)
     for platform in (*PLATFORMS, "other"):
         POSTS_BY_PLATFORM.labels(platform)
     for label in LABELS:

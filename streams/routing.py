@@ -172,6 +172,22 @@ def history_modifiers(ctx: dict[str, Any], label: str, policy: Policy, now: floa
     return found
 
 
+def urgent_on_its_face(post: Post, policy: Policy, keywords: KeywordMatcher) -> str | None:
+    """Why a post should jump the classification queue, or ``None``: a keyword class or a reach rule that
+    names priority P1 or P2 applies whatever the label. Only what is visible before classification counts.
+
+    In a burst the classifier is the bottleneck and posts wait in line for it;
+    these posts go to the urgent lane and wait at most for one batch.
+    """
+    for hit in keywords.match(post.text, post.lang):
+        if hit.priority in ("P1", "P2"):
+            return f"keyword class {hit.name}"
+    for modifier in reach_modifiers(post, "complaint", policy):
+        if modifier.priority in ("P1", "P2"):
+            return modifier.reason
+    return None
+
+
 @dataclass(frozen=True)
 class Decision:
     """What routing decided for one post: the alert, who hears now, who gets it in a digest, and its clock."""

@@ -52,3 +52,15 @@ class ByTag(Classifier):
             scores = {lab: (0.9 if lab == label else 0.025) for lab in LABELS}
             found.append(Prediction(label, 0.9, scores))
         return found
+
+
+class SlowByTag(ByTag):
+    """:class:`ByTag` at a real model's pace (20 ms a post, ~50 posts/s), so a burst builds a backlog."""
+
+    name = "slow-by-tag"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        import time
+
+        time.sleep(0.02 * len(texts))
+        return super().predict(texts)

@@ -211,3 +211,24 @@ def test_example_policy_in_deploy_is_valid():
 
     policy = load_policy(Path(__file__).parent.parent / "deploy" / "policy.example.yaml")
     assert "desk" in policy.receivers and policy.keyword_rules()
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "urgent"),
+    [
+        ("got food poisoning at your place", {}, "keyword class safety"),
+        ("love the new menu", {}, None),
+        ("meh", {"followers": 250000}, "reach: 250,000 followers (over 100,000)"),
+        ("meh", {"followers": 15000}, None),  # a 30-min window, but no priority: not urgent on its face
+        ("meh", {"handle": "bigretailer"}, "reach: on the VIP list"),
+    ],
+)
+def test_urgent_on_its_face_before_classification(text, kw, urgent):
+    from streams.keywords import KeywordRule
+    from streams.routing import urgent_on_its_face
+
+    matcher = KeywordMatcher([KeywordRule(name="safety", phrases=["food poisoning"], priority="P1", window_s=900),
+                              KeywordRule(name="churn", phrases=["menu"], priority="P3")])
+    post, _ = make("praise", text=text, **kw)
+    found = urgent_on_its_face(post, parse_policy(REACH), matcher)
+    assert (found is None and urgent is None) or (found is not None and found.startswith(urgent))

@@ -185,6 +185,10 @@ def pipeline_health() -> dict[str, Any]:
               [q(f"sum by (platform) (rate(pot_posts_valid_total[{RI}]))", "{{platform}}")],
               "Valid posts per second by platform (known platforms by name, any other as other).", unit="ops",
               stack=True),
+        panel("timeseries", "Triage lanes",
+              [q(f"sum by (lane) (rate(pot_posts_triaged_total[{RI}]))", "{{lane}}")],
+              "Valid posts per second by lane before classification: urgent (a safety or legal phrase, a VIP, a large "
+              "audience: classified ahead of any backlog) or normal.", unit="ops", stack=True),
         panel("timeseries", "Classified per worker", [q(f"sum by (instance) (rate(pot_posts_classified_total[{RI}]))", "{{instance}}")],
               "Posts per second classified by each worker: uneven lines mean uneven partition assignment "
               "(or more workers than partitions of pot.posts).", unit="ops", stack=True),
