@@ -1,7 +1,8 @@
 """The worker's HTTP API: ``POST /posts``, ``/healthz``, ``/readyz`` and ``/metrics``.
 
 ``POST /posts`` takes one post or a JSON array of posts. Either every post is
-valid and all are published (202, with their ids), or none is published and
+valid and all are published (202, with their ids, once the broker has
+confirmed them; 503 with ``Retry-After`` when it does not in time), or none is published and
 the answer lists each rejection (400, or 413 when a size limit was the
 problem); rejected posts also go to the dead-letter topic, so bad input is
 never silently dropped even when the client ignores the answer.
@@ -85,8 +86,14 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
                     await app.pot_dlq.send(key=item["code"], value=record)  # type: ignore[attr-defined]
                 status = 413 if any(item["code"] == "too_large" for item in rejected) else 400
                 return self.json({"accepted": [], "rejected": rejected}, status=status)
-            for key, raw in accepted:
-                await posts_topic.send(key=key.encode("utf-8"), value=raw)
+            pending = [await posts_topic.send(key=key.encode("utf-8"), value=raw) for key, raw in accepted]
+            try:
+                await asyncio.wait_for(asyncio.gather(*pending), timeout=settings.publish_timeout_s)
+            except Exception as exc:  # 202 only once the broker has the posts: an accepted post is never lost
+                return self.json({"error": (
+                    f"the broker did not confirm the posts within {settings.publish_timeout_s:g} s "
+                    f"({type(exc).__name__}); send them again: post ids make a repeat harmless"
+                )}, status=503, headers={"Retry-After": "5"})
             return self.json({"accepted": [key for key, _ in accepted]}, status=202)
 
     class Corrections(View):

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     batch_wait_s: float = Field(default=0.05, ge=0)
 
     max_post_bytes: int = Field(default=64 * 1024, ge=256)
+    publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
 

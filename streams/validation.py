@@ -44,6 +44,10 @@ EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_FUTURE_S = 24 * 3600
 """How far ahead of now a ``created_at`` may be: clock skew and a mislabelled UTC offset (at most 14 h) fit."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ISO_CHARACTERS = re.compile(r"[0-9TtWwZz:.,+\- ]+")
+"""What an ISO 8601 timestamp is written with. Python 3.11's ``fromisoformat`` takes any character as the
+date/time separator and skips whatever follows six fractional digits, so without this check
+``"2026-11-23\u202e09:00:00.000000evil+00:00"`` would pass, kept verbatim in the post."""
 
 REASON_CODES: tuple[str, ...] = (
     "too_large",
@@ -127,6 +131,10 @@ def validate_obj(obj: Any, now: datetime | None = None) -> Post:
         raise InvalidPost("missing_field", "author.id is empty")
     if not model.text.strip():
         raise InvalidPost("empty_text", "text is empty: nothing to classify")
+    if not _ISO_CHARACTERS.fullmatch(model.created_at.strip()):
+        raise InvalidPost(
+            "bad_timestamp", f"created_at {model.created_at[:64]!r} does not parse: not written as an ISO 8601 timestamp"
+        )
     try:
         created = parse_instant(model.created_at)
     except (ValueError, OverflowError) as exc:

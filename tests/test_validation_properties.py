@@ -448,11 +448,26 @@ def test_a_timestamp_is_valid_only_between_the_bounds(post: dict[str, Any], mome
         ("2026-11-23T09:00:00+24:00", "bad_timestamp"),
         ("2026-02-30T09:00:00Z", "bad_timestamp"),
         ("2026-11-23T09:00:00", "bad_timestamp"),
+        ("2026-11-23T09:00:00.000000\u202eevil+00:00", "bad_timestamp"),  # Python 3.11 parses it: text after 6 digits is skipped
+        ("2026-11-23\u202e09:00:00+00:00", "bad_timestamp"),  # ... and any character separates date and time
+        ("2026-11-23 09:00:00+00:00", "valid"),
+        ("  2026-11-23T09:00:00Z\n", "valid"),
         ("", "bad_timestamp"),
     ],
 )
 def test_timestamp_edges(created_at: str, code: str) -> None:
     assert code_of(check(base_post(created_at=created_at))) == code
+
+
+@RULE
+@given(valid_posts(), plausible_instants, hostile_chars.filter(lambda c: c not in "0123456789TtWwZz:.,+- "), st.data())
+def test_a_foreign_character_inside_a_timestamp_is_bad_timestamp(
+    post: dict[str, Any], moment: datetime, char: str, data: st.DataObject
+) -> None:
+    """Bidi overrides, control characters, letters: a timestamp holding one is refused, not kept verbatim."""
+    created = moment.isoformat(timespec="microseconds")
+    at = data.draw(st.integers(1, len(created) - 1))
+    assert code_of(check(with_field(post, "created_at", created[:at] + char + created[at:]))) == "bad_timestamp"
 
 
 @RULE
