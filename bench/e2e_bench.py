@@ -664,6 +664,10 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     left.set_xticks(x, [f"{n}\n{levels[n]['target_rate']:.1f}/s" for n in names])
     left.set_xlabel("load (share of the sustained maximum)")
     left.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    left.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    left.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     left.set_ylabel("post → alert latency (ms, log scale)")
     left.set_title("latency vs load")
     left.legend(fontsize=8)

@@ -38,7 +38,7 @@ from .pipeline import dead_letter, disagreements, to_classified, validate_batch
 from .authors import record_post
 from .clock import Clock
 from .config import LABELS
-from .keywords import KeywordMatcher
+from .keywords import KeywordMatcher, RecentMatches
 from .policy import Policy, PolicyHolder
 from .records import (
     Action, Alert, Classified, Correction, DeadLetter, Event, Notice, Post, ShadowDisagreement, alert_id_for,
@@ -61,15 +61,15 @@ def brand_accounts(policy: Policy) -> set[str]:
     return {name for name in policy.brand_accounts} | {"@" + n.lstrip("@") for n in policy.brand_accounts if not ":" in n}
 
 
-_matchers: dict[int, KeywordMatcher] = {}
+_matchers: dict[int, RecentMatches] = {}
 
 
-def keyword_matcher(policy: Policy) -> KeywordMatcher:
-    """One compiled matcher per policy object (a reload compiles the new one once)."""
+def keyword_matcher(policy: Policy) -> RecentMatches:
+    """One compiled matcher per policy object (a reload compiles the new one once), remembering recent posts."""
     key = id(policy)
     if key not in _matchers:
         _matchers.clear()
-        _matchers[key] = KeywordMatcher(policy.keyword_rules())
+        _matchers[key] = RecentMatches(KeywordMatcher(policy.keyword_rules()))
     return _matchers[key]
 
 

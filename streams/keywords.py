@@ -309,3 +309,27 @@ class KeywordMatcher:
                 )
             )
         return hits
+
+
+class RecentMatches:
+    """A matcher that remembers its last results, for a pipeline that asks twice about the same post.
+
+    Triage asks before classification and routing asks after it; with the
+    post's own language the two questions are identical, and a few hundred
+    regexes per post are the costliest thing the worker does besides Kafka.
+    """
+
+    def __init__(self, matcher: KeywordMatcher, size: int = 4096) -> None:
+        self.matcher = matcher
+        self.size = size
+        self._recent: dict[tuple[str, str | None], list[KeywordHit]] = {}
+
+    def match(self, text: str, lang: str | None) -> list[KeywordHit]:
+        key = (text, lang)
+        hits = self._recent.get(key)
+        if hits is None:
+            hits = self.matcher.match(text, lang)
+            if len(self._recent) >= self.size:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = hits
+        return list(hits)

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import authors
 from .calendar import BusinessHours, add_business_time
-from .keywords import KeywordMatcher
+from .keywords import KeywordMatcher, RecentMatches
 from .policy import PRIORITIES, Level, Policy, Route
 from .records import Alert, Classification, Post, alert_id_for, isoformat, parse_instant
 
@@ -172,7 +172,7 @@ def history_modifiers(ctx: dict[str, Any], label: str, policy: Policy, now: floa
     return found
 
 
-def urgent_on_its_face(post: Post, policy: Policy, keywords: KeywordMatcher) -> str | None:
+def urgent_on_its_face(post: Post, policy: Policy, keywords: KeywordMatcher | RecentMatches) -> str | None:
     """Why a post should jump the classification queue, or ``None``: a keyword class or a reach rule that
     names priority P1 or P2 applies whatever the label. Only what is visible before classification counts.
 
@@ -204,7 +204,7 @@ def decide(
     classification: Classification,
     ctx: dict[str, Any],
     policy: Policy,
-    keywords: KeywordMatcher,
+    keywords: KeywordMatcher | RecentMatches,
     now: datetime,
 ) -> Decision | None:
     """The alert a classified post raises with its routes and clock, or ``None`` when nothing applies."""

@@ -561,3 +561,14 @@ def test_defaults_are_fast_enough(defaults: KeywordMatcher) -> None:
     for text in batch:
         defaults.match(text, None)
     assert time.perf_counter() - start < 2.0
+
+
+def test_recent_matches_answers_like_the_matcher_and_stays_bounded():
+    from streams.keywords import KeywordMatcher, KeywordRule, RecentMatches
+
+    matcher = KeywordMatcher([KeywordRule(name="safety", phrases=["food poisoning"], langs=["en"])])
+    recent = RecentMatches(matcher, size=2)
+    for text, lang in [("food poisoning here", "en"), ("food poisoning here", "en"), ("food poisoning here", "ro"),
+                       ("nothing", None), ("food poisoning here", "en")]:
+        assert recent.match(text, lang) == matcher.match(text, lang)
+    assert len(recent._recent) == 2
