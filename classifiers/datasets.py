@@ -45,7 +45,7 @@ def default_real_dir() -> Path | None:
 
 def read_jsonl(path: Path, source: str | None = None) -> list[Example]:
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         obj = json.loads(line)

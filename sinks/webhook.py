@@ -109,7 +109,8 @@ class WebhookSink(HttpClientMixin, Sink):
         return "WebhookSink()"
 
     def _secrets(self) -> list[str | None]:
-        return [self._secret]
+        """The signing secret, and the URL: webhook URLs often carry a token in their path or query."""
+        return [self._secret, self.url]
 
     async def start(self) -> None:
         self.http()

@@ -36,7 +36,7 @@ def authorised(header: str | None, token: str | None) -> bool:
     """
     if not token:
         return True
-    if not header or not header.startswith("Bearer "):
+    if not header or header[:7].lower() != "bearer ":
         return False
     return hmac.compare_digest(header[7:].strip().encode(), token.encode())
 

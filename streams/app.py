@@ -154,23 +154,36 @@ def create_app(
         """Validate, then put each post in a lane before the (slow) classifier: posts that are urgent on
         their face (a safety or legal phrase, a VIP, a large audience) skip the backlog of ordinary ones."""
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
-            messages = [event.message for event in batch]
-            metrics.POSTS_RECEIVED.labels("kafka").inc(len(batch))
-            valid, rejected = validate_batch(
-                [event.value for event in batch], [m.timestamp for m in messages], settings.max_post_bytes
+            try:
+                await triage_batch(batch)
+            except Exception as exc:  # never a dead agent: the batch's records go to the dlq whole
+                log.exception("triage failed on a batch of %d", len(batch))
+                for event in batch:
+                    msg = event.message
+                    await send_dead_letter(dead_letter(
+                        "validate", "triage_error", f"{type(exc).__name__}: {exc}", event.value, _now(),
+                        msg.topic, msg.partition, msg.offset,
+                    ))
+
+    async def triage_batch(batch: list[Any]) -> None:
+        """One batch from the posts topic: dead letters for the bad, a lane for each good one."""
+        messages = [event.message for event in batch]
+        metrics.POSTS_RECEIVED.labels("kafka").inc(len(batch))
+        valid, rejected = validate_batch(
+            [event.value for event in batch], [m.timestamp for m in messages], settings.max_post_bytes
+        )
+        for index, bad in rejected:
+            metrics.POSTS_REJECTED.labels(bad.code).inc()
+            msg = messages[index]
+            await send_dead_letter(
+                dead_letter("validate", bad.code, bad.reason, bad.raw, _now(), msg.topic, msg.partition, msg.offset)
             )
-            for index, bad in rejected:
-                metrics.POSTS_REJECTED.labels(bad.code).inc()
-                msg = messages[index]
-                await send_dead_letter(
-                    dead_letter("validate", bad.code, bad.reason, bad.raw, _now(), msg.topic, msg.partition, msg.offset)
-                )
-            policy = holder.current
-            for post in valid:
-                metrics.POSTS_BY_PLATFORM.labels(metrics.bounded(post.platform, metrics.PLATFORMS)).inc()
-                urgent = urgent_on_its_face(post, policy, keyword_matcher(policy)) is not None
-                metrics.TRIAGED.labels("urgent" if urgent else "normal").inc()
-                await (urgent_lane if urgent else normal_lane).send(key=post.key, value=post)
+        policy = holder.current
+        for post in valid:
+            metrics.POSTS_BY_PLATFORM.labels(metrics.bounded(post.platform, metrics.PLATFORMS)).inc()
+            urgent = urgent_on_its_face(post, policy, keyword_matcher(policy)) is not None
+            metrics.TRIAGED.labels("urgent" if urgent else "normal").inc()
+            await (urgent_lane if urgent else normal_lane).send(key=post.key, value=post)
 
     async def classify_lane(stream: Any) -> None:
         loop = asyncio.get_running_loop()

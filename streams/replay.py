@@ -47,7 +47,7 @@ def rebase(objs: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def replay_task(app: Any, path: Path, pace_s: float) -> Callable[[], Coroutine[Any, Any, None]]:

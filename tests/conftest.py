@@ -57,7 +57,9 @@ class Monitor:
         path = self.data_dir / "alerts.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")[:-1] if not text.endswith("\n") else text.split("\n")  # a half-written last line waits
+        return [json.loads(line) for line in lines if line.strip()]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
