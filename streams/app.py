@@ -37,7 +37,6 @@ from .fetchwait import bound_fetch_wait
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
 from .authors import record_post
 from .clock import Clock
-from .config import LABELS
 from .keywords import KeywordMatcher, RecentMatches
 from .policy import Policy, PolicyHolder
 from .records import (
@@ -275,7 +274,7 @@ def create_app(
         alert = decision.alert
         silence = silenced_by(silences.values(), decision.match_labels, now.timestamp())
         if silence is not None:
-            metrics.SILENCED.labels(classification.label if classification.label in LABELS[:4] else "complaint").inc()
+            metrics.SILENCED.labels(classification.label).inc()
             await emit(alert.alert_id, "silenced", {"silence": silence.id, "by": silence.created_by, "label": classification.label})
             return
         metrics.ALERTS.labels(classification.label, alert.priority).inc()

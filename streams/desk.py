@@ -174,8 +174,7 @@ def register_desk(app: faust.App, desk: Desk) -> None:
                     proposed[(alert_id, "forget")] = now
                     await actions.send(key=alert_id, value=Action(alert_id=alert_id, kind="forget", at=isoformat(_now())))
                 continue
-            if clock["label"] in LABELS[:4]:
-                counts[(clock["label"], clock["state"])] = counts.get((clock["label"], clock["state"]), 0) + 1
+            counts[(clock["label"], clock["state"])] = counts.get((clock["label"], clock["state"]), 0) + 1
             for step in sla.due_steps(clock, now):
                 if now - proposed.get((alert_id, step), -1e18) < 10:
                     continue
@@ -183,7 +182,7 @@ def register_desk(app: faust.App, desk: Desk) -> None:
                 await actions.send(key=alert_id, value=Action(alert_id=alert_id, kind="fire", step=step, at=isoformat(_now())))
         for stale in [k for k, at in proposed.items() if now - at > 60]:
             del proposed[stale]
-        for label in LABELS[:4]:
+        for label in LABELS:
             for state in ("open", "acknowledged"):
                 metrics.OPEN_ALERTS.labels(label, state).set(counts.get((label, state), 0))
         if now - flushed.get("at", 0.0) >= settings.digest_check_s:

@@ -152,10 +152,10 @@ def initialise(sinks: list[str], model: str) -> None:
         for other in LABELS:
             if other != label:
                 SHADOW_DISAGREEMENTS.labels(label, other)
-    for label in LABELS[:4]:
+    for label in LABELS:  # `other` too: a keyword class raises alerts for posts the model called noise
         for priority in ("P1", "P2", "P3", "P4"):
             ALERTS.labels(label, priority)
-    for label in LABELS[:4]:
+    for label in LABELS:
         for state in ("open", "acknowledged"):
             OPEN_ALERTS.labels(label, state)
         for within in ("true", "false"):
