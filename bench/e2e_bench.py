@@ -72,7 +72,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -222,10 +222,14 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 def scrape(text: str) -> dict[str, Any]:
-    """The few figures the bench needs from a Prometheus text page."""
+    """The few figures the benches need from a Prometheus text page.
+
+    ``lag`` is ``pot_consumer_lag`` as {topic: {partition: records}} (the partitions this worker owns),
+    ``triaged`` is ``pot_posts_triaged_total`` by lane, ``classified`` the sum of ``pot_posts_classified_total``.
+    """
     out: dict[str, Any] = {"alerts_raised": 0.0, "not_alerted": 0.0, "silenced": 0.0, "duplicate": 0.0, "dead_lettered": 0.0,
                            "rss": {}, "p2a_buckets": {}, "p2a_count": 0.0, "batch_sum": 0.0, "batch_count": 0.0,
-                           "classify_s_sum": 0.0}
+                           "classify_s_sum": 0.0, "lag": {}, "triaged": {}, "classified": 0.0}
     for line in text.splitlines():
         if not line or line[0] == "#":
             continue
@@ -257,6 +261,12 @@ def scrape(text: str) -> dict[str, Any]:
             out["batch_count"] = value
         elif name == "pot_classify_duration_seconds_sum":
             out["classify_s_sum"] = value
+        elif name == "pot_consumer_lag":
+            out["lag"].setdefault(labels.get("topic", "?"), {})[labels.get("partition", "?")] = value
+        elif name == "pot_posts_triaged_total":
+            out["triaged"][labels.get("lane", "?")] = value
+        elif name == "pot_posts_classified_total":
+            out["classified"] += value
     return out
 
 
@@ -308,7 +318,11 @@ class Scraper(threading.Thread):
 
 
 class Worker:
-    def __init__(self, procs: Processes, data_dir: Path, batch_size: int | None, name: str) -> None:
+    """``pot run`` with its own data dir and web port: the embedded broker, or ``broker`` (``kafka://host:port``,
+    e.g. another worker's embedded one) when given; ``extra_env`` is applied over the product defaults."""
+
+    def __init__(self, procs: Processes, data_dir: Path, batch_size: int | None, name: str,
+                 extra_env: dict[str, str] | None = None, broker: str | None = None) -> None:
         self.procs, self.data_dir, self.name = procs, data_dir, name
         self.port = classify_bench.free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("POT_")}  # product defaults, nothing inherited
@@ -316,10 +330,13 @@ class Worker:
                     "POT_TOPIC_PREFIX": TOPIC_PREFIX, "POT_CLASSIFIER": "e5-head"})
         if batch_size is not None:
             env["POT_BATCH_SIZE"] = str(batch_size)
+        env.update(extra_env or {})
+        self.broker_url = broker
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / "worker.log"
         with open(self.log_path, "wb") as log:
-            self.proc = procs.start([sys.executable, "-m", "streams.cli", "run", "--log-level", "warning"], env=env,
+            self.proc = procs.start([sys.executable, "-m", "streams.cli", "run", "--log-level", "warning",
+                                     *(["--broker", broker] if broker else [])], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
         self.web = f"http://127.0.0.1:{self.port}"
         self.tail = Tail(data_dir / "alerts.jsonl")
@@ -345,7 +362,9 @@ class Worker:
             raise SystemExit(f"{self.name}: not ready within {timeout_s:.0f} s:\n{self.log()[-3000:]}")
         from kafka import KafkaProducer
 
-        self.broker = (self.data_dir / "broker.url").read_text().strip().removeprefix("kafka://")
+        if self.broker_url is None:  # its own embedded broker wrote its address
+            self.broker_url = (self.data_dir / "broker.url").read_text().strip()
+        self.broker = self.broker_url.removeprefix("kafka://")
         self.producer = KafkaProducer(bootstrap_servers=self.broker, linger_ms=0, acks=1, client_id="e2e-bench")
         self.tail.start()
         self.scraper.start()
@@ -812,6 +831,13 @@ def main() -> None:
     if args.posts < 50 or args.level_seconds <= 0:
         parser.error("--posts must be at least 50 and --level-seconds positive")
 
+    run_cleanly(lambda procs, tmp: run(args, procs, tmp), "pot-e2e-bench-", args.keep)
+
+
+def run_cleanly(body: Callable[[Processes, Path], Any], tmp_prefix: str, keep: bool) -> None:
+    """Run ``body(procs, tmp)`` and stop every process it started, on success, error, Ctrl-C, SIGTERM or SIGHUP;
+    the temp folder is removed unless ``keep`` or the run failed. Exits 130 when interrupted."""
+
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
@@ -819,17 +845,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     procs = Processes()
-    tmp = Path(tempfile.mkdtemp(prefix="pot-e2e-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix))
     failed = True
     try:
-        run(args, procs, tmp)
+        body(procs, tmp)
         failed = False
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the processes the bench started", file=sys.stderr)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         procs.stop_all()
-        if args.keep or failed:
+        if keep or failed:
             print(f"worker logs and alert files kept in {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)

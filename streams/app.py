@@ -35,6 +35,7 @@ from .config import Settings
 from .dedupe import is_duplicate, remember
 from .fetchwait import bound_fetch_wait
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
+from .acking import batches, each
 from .authors import record_post
 from .clock import Clock
 from .keywords import KeywordMatcher, RecentMatches
@@ -152,7 +153,7 @@ def create_app(
     async def triage_posts(stream: Any) -> None:
         """Validate, then put each post in a lane before the (slow) classifier: posts that are urgent on
         their face (a safety or legal phrase, a VIP, a large audience) skip the backlog of ordinary ones."""
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
+        async for batch in batches(stream, settings.batch_size, settings.batch_wait_s):
             try:
                 await triage_batch(batch)
             except Exception as exc:  # never a dead agent: the batch's records go to the dlq whole
@@ -186,7 +187,7 @@ def create_app(
 
     async def classify_lane(stream: Any) -> None:
         loop = asyncio.get_running_loop()
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
+        async for batch in batches(stream, settings.batch_size, settings.batch_wait_s):
             valid = [event.value for event in batch]
             started = time.perf_counter()
             try:
@@ -233,7 +234,7 @@ def create_app(
 
     @app.agent(classified, name="route-posts")
     async def route_posts(stream: Any) -> None:
-        async for event in stream.events():
+        async for event in each(stream):
             item = event.value
             try:
                 await route_one(item, f"{event.message.partition}:{event.message.offset}")

@@ -30,6 +30,7 @@ from sinks.limits import CircuitBreaker
 from sinks.notify import deliver_with_retry
 
 from . import metrics
+from .acking import each
 from .config import Settings
 from .pipeline import dead_letter
 from .records import Alert, DeadLetter, Notice, parse_instant
@@ -142,8 +143,8 @@ def register_delivery(
     async def deliver_alerts(stream: Any) -> None:
         for sink in sinks.values():
             await sink.start()
-        async for alert in stream:
-            alert: Alert
+        async for event in each(stream):
+            alert: Alert = event.value
             try:
                 await fan_out(alert.alert_id, alert.alert_id, "alert", json.loads(alert.dumps()), alert.receivers,
                               lambda r, a=alert: f"{a.alert_id}|{r}")
@@ -153,7 +154,7 @@ def register_delivery(
 
     @app.agent(notices, name="deliver-notices")
     async def deliver_notices(stream: Any) -> None:
-        async for event in stream.events():
+        async for event in each(stream):
             notice: Notice = event.value
             subject = (notice.alert or {}).get("alert_id") or notice.notice_id
             try:
@@ -169,7 +170,7 @@ def register_delivery(
 
         Items deferred together become due together, so once a receiver is
         back its backlog drains without a pause per item."""
-        async for event in stream.events():
+        async for event in each(stream):
             item = event.value
             if delivered.get(item["mark"]) is not None:
                 continue

@@ -26,6 +26,7 @@ from typing import Any
 import faust
 
 from . import digests, metrics, sla, surges
+from .acking import each
 from .config import LABELS, Settings
 from .pipeline import dead_letter
 from .policy import PolicyHolder
@@ -66,7 +67,7 @@ def register_desk(app: faust.App, desk: Desk) -> None:
 
     @app.agent(actions, name="sla-clock")
     async def sla_clock(stream: Any) -> None:
-        async for event in stream.events():
+        async for event in each(stream):
             action = event.value
             try:
                 await apply_action(action, event.message.partition)
@@ -112,7 +113,8 @@ def register_desk(app: faust.App, desk: Desk) -> None:
 
     @app.agent(digests_topic, name="digests")
     async def digest_agent(stream: Any) -> None:
-        async for item in stream:
+        async for event in each(stream):
+            item = event.value
             now = _now()
             if item.get("flush"):
                 for receiver in list(digest_buffers.keys()):
@@ -130,7 +132,8 @@ def register_desk(app: faust.App, desk: Desk) -> None:
 
     @app.agent(surge_counts, name="surges")
     async def surge_agent(stream: Any) -> None:
-        async for item in stream:
+        async for event in each(stream):
+            item = event.value
             policy = holder.current
             config = policy.surges
             scope = item["scope"]

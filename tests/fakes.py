@@ -64,3 +64,15 @@ class SlowByTag(ByTag):
 
         time.sleep(0.02 * len(texts))
         return super().predict(texts)
+
+
+class VerySlowByTag(ByTag):
+    """:class:`ByTag` taking 0.2 s a post, so a stop is sure to catch a batch in the middle."""
+
+    name = "very-slow-by-tag"
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        import time
+
+        time.sleep(0.2 * len(texts))
+        return super().predict(texts)

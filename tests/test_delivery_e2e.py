@@ -65,7 +65,8 @@ def test_a_receiver_down_then_back_gets_everything_once(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
-    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
+    policy.write_text("keywords: []\nsurges: {enabled: false}\n"
+                      "receivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
     env = {
         "POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
         "POT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook", "POT_WEBHOOK_SECRET": SECRET,
@@ -123,7 +124,8 @@ def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_topic(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
-    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
+    policy.write_text("keywords: []\nsurges: {enabled: false}\n"
+                      "receivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
     env = {
         "POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
         "POT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook", "POT_WEBHOOK_SECRET": SECRET, "POT_BREAKER_RESET_S": "0.5",
