@@ -81,7 +81,7 @@ def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args:
     log_path = data_dir / "monitor.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "run", "--log-level", "info", *(args or [])],
-        stdout=open(log_path, "wb"),
+        stdout=open(log_path, "ab"),
         stderr=subprocess.STDOUT,
         env=env,
     )

@@ -49,7 +49,9 @@ def test_two_workers_split_the_work_and_deliver_each_alert_once(tmp_path):
         send(0, 600)
         second = start_monitor(tmp_path / "w2", extra_env=env, args=["--broker", broker.url])  # joins mid-stream
         send(600, 600)
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and classified_by(second.web) == 0:
+            time.sleep(0.5)
         assert classified_by(second.web) > 0, "the second worker got partitions and classified posts"
         stop_monitor(first)  # leaves mid-stream: its partitions move to the second worker
         send(1200, 600)
