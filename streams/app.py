@@ -34,6 +34,7 @@ from . import metrics
 from .config import Settings
 from .dedupe import is_duplicate, remember
 from .fetchwait import bound_fetch_wait
+from .offset_guard import guard_offsets
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
 from .acking import batches, each
 from .authors import record_post
@@ -98,6 +99,7 @@ def create_app(
     def _now() -> datetime:
         return clock.now()
     bound_fetch_wait(settings.fetch_max_wait_ms)
+    guard_offsets(settings.topic_prefix)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

@@ -191,3 +191,13 @@ def resident_bytes(pid: int | str = "self") -> int | None:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE")
+OFFSET_JUMPS = Counter(
+    "pot_consumer_offset_jumps_total",
+    "Times a partition's next record was further on than the last one read, by topic (without the prefix); the "
+    "skipped offsets are not taken as done (streams/offset_guard.py).", ["topic"], registry=REGISTRY,
+)
+OFFSET_REREADS = Counter(
+    "pot_consumer_rereads_total",
+    "Times a partition was read again from its committed offset because records before acked ones were never "
+    "handled (dropped during a rebalance), by topic (without the prefix).", ["topic"], registry=REGISTRY,
+)
