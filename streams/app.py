@@ -136,7 +136,7 @@ def create_app(
     surge_state = app.Table("surge-state", partitions=settings.partitions)
     silences: dict[str, Silence] = {}
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
-    metrics.initialise(list(sinks), classifier.name)
+    metrics.initialise(list(sinks), classifier.name, TOPICS + SINGLE_PARTITION_TOPICS)
 
     app.pot_classifier = classifier  # type: ignore[attr-defined]
     app.pot_posts_topic = posts  # type: ignore[attr-defined]

@@ -135,8 +135,11 @@ MEMORY = Gauge(
 POLICY_VERSION = Gauge("pot_policy_version", "Reload count of the policy this worker is using (1 = as started).", registry=REGISTRY)
 
 
-def initialise(sinks: list[str], model: str) -> None:
+def initialise(sinks: list[str], model: str, topics: tuple[str, ...] = ()) -> None:
     """Create every bounded label combination so dashboards show zeros, not gaps."""
+    for topic in topics:
+        OFFSET_JUMPS.labels(topic)
+        OFFSET_REREADS.labels(topic)
     for reason in REASON_CODES:
         POSTS_REJECTED.labels(reason)
     for source in ("kafka", "http"):

@@ -226,6 +226,13 @@ def pipeline_health() -> dict[str, Any]:
               [q(f"sum by (sink, outcome) (rate(pot_deliveries_total[{RI}]))", "{{sink}} {{outcome}}")],
               "Alert deliveries per second that ended, by sink and outcome (delivered, failed after retries, "
               "skipped_duplicate on replay, deferred to the redeliver topic while a receiver is down).", w=8, unit="ops"),
+        panel("timeseries", "Records re-read and offset jumps",
+              [q(f"sum by (topic) (increase(pot_consumer_rereads_total[{RI}]))", "re-read {{topic}}"),
+               q(f"sum by (topic) (increase(pot_consumer_offset_jumps_total[{RI}]))", "jump {{topic}}")],
+              "Re-read: a worker found records never handled while later ones were (dropped in a rebalance), held "
+              "its commit back and read the partition again, so nothing was lost. Jump: a partition's next record "
+              "was further on than the last one read; the skipped offsets are not taken as done. Both should stay "
+              "at zero outside rebalances. Alert PotRecordsReread.", w=24, bars=True),
         panel("timeseries", "Delivery latency by sink (p90)",
               [q(f"histogram_quantile(0.9, sum by (le, sink) (rate(pot_delivery_duration_seconds_bucket[{RI}])))", "{{sink}}")],
               "Time to deliver one message to one receiver, retries included; Slack posts are paced at about one per "
