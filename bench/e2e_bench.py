@@ -69,7 +69,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -434,6 +434,23 @@ class Worker:
             out[role] = out.get(role, 0.0) + kb * 1024
         return out
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by the worker, its classifier child and the embedded broker."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for pid in [self.proc.pid] + descendants(self.proc.pid):
+            try:
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if "resource_tracker" in cmdline:
+                continue
+            role = "broker" if "tansu" in comm else "worker" if pid == self.proc.pid else "classifier"
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        return out
+
     def stop(self) -> None:
         self.tail.stop_event.set()
         self.scraper.stop_event.set()
@@ -506,6 +523,7 @@ def burst(worker: Worker, texts: list[str], tag: str, n: int, console: Any) -> d
     base_done = worker.done_now()
     before = worker.scraper.latest()[1]
     first_line = len(worker.tail.lines)
+    cpu_before, wall_before = worker.cpu_seconds(), time.time()
     with progress_bar(console) as progress:
         task = progress.add_task(f"{worker.name}: {n} posts at once", total=n)
         start = time.time()
@@ -514,6 +532,9 @@ def burst(worker: Worker, texts: list[str], tag: str, n: int, console: Any) -> d
         worker.producer.flush()
         sent_s = time.time() - start
         ok = worker.wait_done(progress, task, base=base_done, timeout_s=max(300.0, n / 2))
+    cpu_after, wall = worker.cpu_seconds(), time.time() - wall_before
+    cpu_ms_per_post = {role: round(1000 * (cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0)) / n, 2)
+                       for role in ("worker", "classifier", "broker")}
     if not ok:
         console.print(f"[yellow]{worker.name}: not every post was done before the timeout[/yellow]")
     # the done-curve from the scrapes taken during the burst
@@ -541,7 +562,9 @@ def burst(worker: Worker, texts: list[str], tag: str, n: int, console: Any) -> d
         "posts": n, "sent_in_s": round(sent_s, 3), "posts_in_per_s": round(n / max(sent_s, 1e-9), 1),
         "posts_per_s": round(0.8 * n / window, 2), "alerts_per_s": round(alerts_in_window / window, 2),
         "alerts": len(alerts), "steady_window_s": round(window, 2), "all_done_in_s": round(last - start, 2),
-        "all_done": ok, **batch_delta(before, worker.scraper.once() or worker.scraper.latest()[1]),
+        "all_done": ok, "cpu_ms_per_post": cpu_ms_per_post,
+        "cpu_busy_share": round(sum(cpu_after.values()) - sum(cpu_before.values()), 2) / max(wall * (os.cpu_count() or 1), 1e-9),
+        **batch_delta(before, worker.scraper.once() or worker.scraper.latest()[1]),
     }
 
 
@@ -698,7 +721,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         ("sustained: alerts out", summary["sustained"]["alerts_per_s"], "#7b5"),
         ("naive (batch 1): posts through", summary["naive"]["posts_per_s"], "#c55"),
     ]
-    labels, values, colours = zip(*bars)
+    labels, values, colours = zip(*bars, strict=True)
     right.barh(labels, values, color=colours)
     for y, v in enumerate(values):
         right.text(v, y, f" {v:.1f}/s", va="center", fontsize=9)
@@ -740,7 +763,8 @@ def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]
     best = max(ceilings, key=ceilings.get)
 
     console.rule("1. naive: pot run with POT_BATCH_SIZE=1")
-    naive_worker = Worker(procs, tmp / "naive", 1, "naive")
+    overrides = dict(item.split("=", 1) for item in args.env)
+    naive_worker = Worker(procs, tmp / "naive", 1, "naive", extra_env=overrides)
     try:
         with console.status("naive: starting pot run (classifier load ~10-20 s)"):
             naive_worker.wait_ready()
@@ -748,15 +772,18 @@ def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]
         naive = burst(naive_worker, texts, "naive", min(args.posts, args.naive_posts), console)
     finally:
         naive_worker.stop()
-    console.print(f"  naive: {naive['posts_per_s']} posts/s, {naive['alerts_per_s']} alerts/s")
+    console.print(f"  naive: {naive['posts_per_s']} posts/s, {naive['alerts_per_s']} alerts/s; CPU per post, ms: "
+                  f"{naive['cpu_ms_per_post']} (both cores {naive['cpu_busy_share']:.0%} busy)")
 
     console.rule("2. sustained maximum: pot run, product defaults")
-    worker = Worker(procs, tmp / "main", None, "worker")
+    worker = Worker(procs, tmp / "main", None, "worker", extra_env=overrides)
     try:
         with console.status("worker: starting pot run (classifier load ~10-20 s)"):
             worker.wait_ready()
         warm_up(worker, texts, console)
         sustained = burst(worker, texts, "burst", args.posts, console)
+        console.print(f"  CPU per post in the burst, ms: {sustained['cpu_ms_per_post']} "
+                      f"(both cores {sustained['cpu_busy_share']:.0%} busy)")
         console.print(f"  sustained: {sustained['posts_per_s']} posts/s done, {sustained['alerts_per_s']} alerts/s out "
                       f"(steady window {sustained['steady_window_s']} s)")
 
@@ -779,7 +806,7 @@ def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> dict[str, Any]
 
     summary: dict[str, Any] = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": {"posts": args.posts, "level_seconds": args.level_seconds, "naive_posts": min(args.posts, args.naive_posts),
+        "config": {"env": args.env, "posts": args.posts, "level_seconds": args.level_seconds, "naive_posts": min(args.posts, args.naive_posts),
                    "classifier": "e5-head", "levels": [f"{s:.0%}" for s in LEVELS]},
         "environment": {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
                         "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()]},
@@ -823,6 +850,8 @@ def main() -> None:
     parser.add_argument("--naive-posts", type=int, default=600, help="most posts for the naive burst (default 600)")
     parser.add_argument("--out", type=Path, default=BENCH, help="folder for e2e_bench.json and e2e_bench.png (default bench/)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (worker logs, alert files)")
+    parser.add_argument("--env", action="append", default=[], metavar="POT_X=VALUE",
+                        help="a setting for every worker over the product defaults (repeatable), to compare settings")
     parser.add_argument("--ceiling-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ceiling_child:

@@ -1,7 +1,7 @@
 """Never commit an offset past a record that no agent finished.
 
 A stop or rebalance in the middle of a stream lost a few posts in about one
-run in six (the ``known_loss`` tests). An offset trace of a failing run showed
+run in six (tests/test_stop_mid_batch_e2e.py and two others). An offset trace of a failing run showed
 how, in three faults of faust-streaming 0.15.3 that compound:
 
 1. After an assignment faust resumes the stream partitions *before* it seeks

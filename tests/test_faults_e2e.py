@@ -23,7 +23,7 @@ from streams.broker import EmbeddedBroker
 from streams.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.known_loss]  # a SIGKILL mid-stream also lost 2 of 1,800 posts once in a fresh-clone CI run; see test_stop_mid_batch_e2e.py
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POSTS = 2400
 
 

@@ -16,7 +16,7 @@ from streams.broker import EmbeddedBroker
 from streams.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.known_loss]  # a rebalance under heavy CPU load lost 3 of 1,800 posts once; see test_stop_mid_batch_e2e.py
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def classified_by(web: str) -> float:

@@ -1,14 +1,8 @@
 """A worker stopped (SIGTERM) while the classifier is in the middle of a batch loses none of it.
 
-faust acknowledges a batch in a ``finally`` block, even when the batch was
-interrupted; on a graceful stop faust first waits for in-flight records, which
-covers this case, but a rebalance under CPU pressure once lost three posts in
-the scale-out test. The monitor now acks a batch only once it has been handled
-(:mod:`streams.acking`). This test still fails about one run in six: the lost
-posts reach ``classified`` once and never become alerts, so the route stage
-commits past records it did not finish during a graceful stop. It is marked
-``known_loss`` and left out of the default run until that is fixed; run it
-with ``pytest -m known_loss``.
+This test found the loss that streams/offset_guard.py fixes: about one run in six, posts of the interrupted
+batch reached ``classified`` once and never became alerts, because faust resumed the restarted worker's
+partitions before seeking them and then committed over records it took for a compaction gap.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ from streams.broker import EmbeddedBroker
 from streams.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.known_loss]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_a_stop_in_the_middle_of_a_batch_loses_nothing(tmp_path):
