@@ -848,7 +848,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000, help="posts in the sustained-maximum burst (default 3000)")
     parser.add_argument("--level-seconds", type=float, default=30.0, help="seconds of paced load per level (default 30)")
     parser.add_argument("--naive-posts", type=int, default=600, help="most posts for the naive burst (default 600)")
-    parser.add_argument("--out", type=Path, default=BENCH, help="folder for e2e_bench.json and e2e_bench.png (default bench/)")
+    parser.add_argument("--out", type=Path, default=BENCH / "out", help="folder for e2e_bench.json and e2e_bench.png (default bench/out)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (worker logs, alert files)")
     parser.add_argument("--env", action="append", default=[], metavar="POT_X=VALUE",
                         help="a setting for every worker over the product defaults (repeatable), to compare settings")

@@ -24,6 +24,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import faust
@@ -33,6 +34,7 @@ from classifiers.base import Classifier
 from . import metrics
 from .config import Settings
 from .dedupe import is_duplicate, remember
+from .expiry import Expiry
 from .fetchwait import bound_fetch_wait
 from .offset_guard import guard_offsets
 from .pipeline import dead_letter, disagreements, to_classified, validate_batch
@@ -234,12 +236,51 @@ def create_app(
             metrics.SHADOW_DISAGREEMENTS.labels(record.primary_label, record.shadow_label).inc()
             await shadow_topic.send(key=record.post_key, value=record)
 
+    seen_index, authors_index = Expiry(), Expiry()
+    index_stale = {"yes": True}
+    metrics.TABLE_KEYS.labels("seen-posts").set_function(lambda: len(seen))
+    metrics.TABLE_KEYS.labels("authors").set_function(lambda: len(author_ctx))
+
+    @app.on_partitions_assigned.connect
+    async def _reindex(*args: Any, **kwargs: Any) -> None:
+        index_stale["yes"] = True
+
+    def indexable(table: Any, where: Callable[[dict[str, Any]], tuple[int, float]]) -> Iterator[tuple[int, str, float]]:
+        """``(partition, key, at)`` for each item whose value says where and when it was written; others are
+        left alone (values from before expiry existed carry no partition)."""
+        for key, value in list(table.items()):
+            try:
+                partition, at = where(value)
+            except (KeyError, TypeError, ValueError):
+                continue
+            yield partition, key, at
+
+    def reindex() -> None:
+        """Index the tables' recovered items by the partition and time their values carry."""
+        seen_index.rebuild(indexable(seen, lambda v: (int(str(v["origin"]).split(":")[0]), float(v["at"]))))
+        authors_index.rebuild(indexable(author_ctx, lambda v: (int(v["partition"]), float(v["last_seen"]))))
+        index_stale["yes"] = False
+
+    def expire(partition: int) -> None:
+        """Delete keys past their retention, a few per event, while handling an event of their partition
+        (faust writes the tombstone to that partition's changelog)."""
+        now = _now().timestamp()
+        for key in seen_index.due(partition, now - settings.dedupe_retention_s):
+            if key in seen:
+                del seen[key]
+        for key in authors_index.due(partition, now - float(holder.current.history.keep)):
+            if key in author_ctx:
+                del author_ctx[key]
+
     @app.agent(classified, name="route-posts")
     async def route_posts(stream: Any) -> None:
         async for event in each(stream):
             item = event.value
             try:
+                if index_stale["yes"]:
+                    reindex()
                 await route_one(item, f"{event.message.partition}:{event.message.offset}")
+                expire(event.message.partition)
             except Exception as exc:
                 log.exception("routing failed")
                 await send_dead_letter(dead_letter("route", "route_error", f"{type(exc).__name__}: {exc}", item.dumps(), _now()))
@@ -254,8 +295,10 @@ def create_app(
         if is_duplicate(previous, origin, now.timestamp(), settings.dedupe_retention_s):
             metrics.DUPLICATES.inc()
             return
+        partition = int(origin.split(":")[0])
         if previous is None or previous.get("origin") != origin:
             seen[key] = remember(origin, now.timestamp())
+            seen_index.note(partition, key, now.timestamp())
         if author_labels(post) & brand_accounts(policy):
             if post.in_reply_to:
                 await actions.send(key=alert_id_for(f"{post.platform}:{post.in_reply_to}"), value=Action(
@@ -266,7 +309,8 @@ def create_app(
             return
         author_key = f"{post.platform}:{post.author.id}"
         ctx = record_post(author_ctx.get(author_key), now.timestamp(), classification.label, post.platform, policy.history.keep)
-        author_ctx[author_key] = ctx
+        author_ctx[author_key] = {**ctx, "partition": partition}
+        authors_index.note(partition, author_key, now.timestamp())
         decision = decide(post, classification, ctx, policy, keyword_matcher(policy), now)
         if classification.label == "complaint" and policy.surges.enabled:
             for scope in surge_scopes(policy, post, decision):

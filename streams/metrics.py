@@ -204,3 +204,8 @@ OFFSET_REREADS = Counter(
     "Times a partition was read again from its committed offset because records before acked ones were never "
     "handled (dropped during a rebalance), by topic (without the prefix).", ["topic"], registry=REGISTRY,
 )
+TABLE_KEYS = Gauge(
+    "pot_table_keys",
+    "Keys this worker holds in a table (its own partitions, plus any it still has from before a rebalance): "
+    "seen-posts for dedupe, authors for history; both drop keys past their retention.", ["table"], registry=REGISTRY,
+)

@@ -215,6 +215,11 @@ def pipeline_health() -> dict[str, Any]:
               [q("sum by (instance, process) (pot_process_resident_memory_bytes)", "{{instance}} {{process}}")],
               "Resident memory of each worker and its classifier process; the Kubernetes requests are sized from it.",
               unit="bytes", w=12),
+        panel("timeseries", "Table keys",
+              [q("sum by (table) (pot_table_keys)", "{{table}}")],
+              "Keys held in the dedupe (seen-posts) and author-history tables over all workers; each drops keys past "
+              "its retention (POT_DEDUPE_RETENTION_S, the policy's history.keep), so this levels off under steady "
+              "traffic. A line that only grows means expiry is not running.", w=24),
 
         row("Failures"),
         panel("timeseries", "Dead letters by stage", [q(f"sum by (stage) (increase(pot_dead_letters_total[{RI}]))", "{{stage}}")],
