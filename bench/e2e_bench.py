@@ -72,7 +72,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -417,20 +417,29 @@ class Worker:
             time.sleep(0.2)
         return False
 
-    def vm_hwm(self) -> dict[str, float]:
-        """Kernel high-water RSS of the worker and its classifier child (not the broker), in bytes."""
-        out: dict[str, float] = {}
+    def processes(self) -> Iterator[tuple[str, int]]:
+        """``(role, pid)`` of the worker, its classifier child and the embedded broker, read from /proc."""
         for pid in [self.proc.pid] + descendants(self.proc.pid):
             try:
                 comm = Path(f"/proc/{pid}/comm").read_text().strip()
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "resource_tracker" in cmdline:
+                continue
+            yield ("broker" if "tansu" in comm else "worker" if pid == self.proc.pid else "classifier"), pid
+
+    def vm_hwm(self) -> dict[str, float]:
+        """Kernel high-water RSS of the worker and its classifier child (not the broker), in bytes."""
+        out: dict[str, float] = {}
+        for role, pid in self.processes():
+            if role == "broker":
+                continue
+            try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
-            if "tansu" in comm or "resource_tracker" in cmdline:
-                continue
             kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
-            role = "worker" if pid == self.proc.pid else "classifier"
             out[role] = out.get(role, 0.0) + kb * 1024
         return out
 
@@ -438,16 +447,11 @@ class Worker:
         """CPU time (user + system) used so far by the worker, its classifier child and the embedded broker."""
         tick = os.sysconf("SC_CLK_TCK")
         out: dict[str, float] = {}
-        for pid in [self.proc.pid] + descendants(self.proc.pid):
+        for role, pid in self.processes():
             try:
-                comm = Path(f"/proc/{pid}/comm").read_text().strip()
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if "resource_tracker" in cmdline:
-                continue
-            role = "broker" if "tansu" in comm else "worker" if pid == self.proc.pid else "classifier"
             out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
         return out
 

@@ -156,9 +156,12 @@ def guard_offsets(topic_prefix: str = "") -> None:
                 acked[:] = [o for o in acked if o >= committed]
                 self._acked_index[tp].difference_update(stale)
         acked.sort()
+        span = head_hole(acked, committed)
+        if span is not None:
+            watch_hole(self, tp, span)
+            return None
         offset, rest = committable(acked, committed)
         if offset is None:
-            watch_hole(self, tp, acked, committed)
             return None
         getattr(self, "_pot_holes", {}).pop(tp, None)
         done = acked[: len(acked) - len(rest)]
@@ -173,12 +176,9 @@ def guard_offsets(topic_prefix: str = "") -> None:
     delegate._getmany = _getmany  # type: ignore[method-assign]
 
 
-def watch_hole(consumer: Any, tp: Any, acked: list[int], committed: int | None) -> None:
+def watch_hole(consumer: Any, tp: Any, span: tuple[int, int]) -> None:
     """Keep track of a hole that holds a partition's commit back; read the partition again when nothing
     in flight can fill it."""
-    span = head_hole(acked, committed)
-    if span is None:
-        return
     holes: dict[Any, Hole] = consumer.__dict__.setdefault("_pot_holes", {})
     now = time.monotonic()
     hole = holes.get(tp)

@@ -65,6 +65,17 @@ class Monitor:
         return self.log_path.read_text(errors="replace")
 
 
+def wait_for(check, what: str, timeout: float = 40.0):
+    """Poll ``check`` until it returns something truthy (and return that), or fail saying what never came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> Monitor:
     port = free_port()
     env = {

@@ -20,7 +20,7 @@ import pytest
 
 from streams.broker import EmbeddedBroker
 from streams.topic_reader import read_topic
-from tests.conftest import TOKEN, start_monitor, stop_monitor
+from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +56,6 @@ def alert_id(n: str) -> str:
     from streams.records import alert_id_for
 
     return alert_id_for(f"x:{n}")
-
-
-def wait_for(check, what: str, timeout: float = 40.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def notices(data_dir: Path) -> list[dict]:

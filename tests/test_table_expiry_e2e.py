@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from streams.broker import EmbeddedBroker
-from tests.conftest import TOKEN, start_monitor, stop_monitor
+from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,17 +28,6 @@ def table_keys(web: str) -> dict[str, float]:
     return {m.group(1): float(m.group(2)) for m in re.finditer(r'^pot_table_keys\{table="([^"]+)"\} (\S+)$', text, re.M)}
 
 
-def wait_for(check, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_old_keys_leave_the_tables_and_stay_gone_after_a_restart(tmp_path):
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
@@ -52,17 +40,17 @@ def test_old_keys_leave_the_tables_and_stay_gone_after_a_restart(tmp_path):
     monitor = start_monitor(data, extra_env=env, args=["--broker", broker.url])
     try:
         assert httpx.post(f"{monitor.web}/posts", headers=AUTH, json=posts("old", 30)).status_code == 202
-        wait_for(lambda: table_keys(monitor.web) == {"seen-posts": 30.0, "authors": 30.0}, "30 keys in each table")
+        wait_for(lambda: table_keys(monitor.web) == {"seen-posts": 30.0, "authors": 30.0}, "30 keys in each table", timeout=60)
 
         offset.write_text(str(31 * 86400))  # past the dedupe retention (1 day) and the history (30 days)
         assert httpx.post(f"{monitor.web}/posts", headers=AUTH, json=posts("new", 40)).status_code == 202
-        wait_for(lambda: len(monitor.alerts()) == 70, "70 alerts")
-        wait_for(lambda: table_keys(monitor.web) == {"seen-posts": 40.0, "authors": 40.0}, "only the new keys")
+        wait_for(lambda: len(monitor.alerts()) == 70, "70 alerts", timeout=60)
+        wait_for(lambda: table_keys(monitor.web) == {"seen-posts": 40.0, "authors": 40.0}, "only the new keys", timeout=60)
 
         stop_monitor(monitor)
         monitor = start_monitor(data, extra_env=env, args=["--broker", broker.url])
         wait_for(lambda: table_keys(monitor.web) == {"seen-posts": 40.0, "authors": 40.0},
-                 "the deletions recovered from the changelog")
+                 "the deletions recovered from the changelog", timeout=60)
     finally:
         stop_monitor(monitor)
         broker.stop()
