@@ -303,6 +303,8 @@ def corrections_export(
 from .desk_cli import register as _register_desk  # noqa: E402
 
 _register_desk(cli)
+from classifiers.train_cli import register as _register_train  # noqa: E402  (replaces the `train` command above)
+_register_train(cli)
 
 
 def main() -> None:
