@@ -67,6 +67,7 @@ class FinetuneConfig:
     world_root: Path | None = None
     exclude_langs: tuple[str, ...] = ()
     version: str = "e5-small-v2"
+    encoder: str = "intfloat/multilingual-e5-small"
 
 
 def _trainable(model: Any, config: FinetuneConfig) -> tuple[Any, list[Any]]:
@@ -184,11 +185,12 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
     real = [e for e in corpus.train if e.source not in ("world", "brand_posts")]
     console.print(f"corpus: {json.dumps(corpus.summary())}")
 
-    path = resolve_encoder()
+    path = resolve_encoder(config.encoder)
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModel.from_pretrained(path)
     base_state = {n: p.detach().clone() for n, p in base.named_parameters()} if config.mode == "full" else None
     model, trainable = _trainable(base, config)
+    config.max_length = min(config.max_length, base.config.max_position_embeddings)
     head = torch.nn.Linear(base.config.hidden_size, len(LABELS))
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
@@ -256,9 +258,9 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
     linear.save(config.out_dir)
     card: dict[str, Any] = {
         "version": config.version,
-        "encoder": "intfloat/multilingual-e5-small",
+        "encoder": config.encoder,
         "quantize": config.quantize,
-        "head": _describe(config, n_params),
+        "head": _describe(config, n_params, base.config.num_hidden_layers),
         "best_epoch": best["epoch"],
         "history": history,
         "calibration": calibration,
@@ -273,13 +275,13 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
     return card
 
 
-def _describe(config: FinetuneConfig, n_params: int) -> str:
+def _describe(config: FinetuneConfig, n_params: int, layers: int) -> str:
     what = (
         f"LoRA rank {config.rank} (alpha {config.alpha}) on {'+'.join(TARGETS[config.targets])}"
         if config.mode == "lora" else "full fine-tuning"
     )
     return (
-        f"{what} of the top {config.train_layers} of 12 encoder layers (embeddings frozen), {n_params:,} trained "
+        f"{what} of the top {min(config.train_layers, layers)} of {layers} encoder layers (embeddings frozen), {n_params:,} trained "
         "parameters, jointly with a linear head on L2-normalised mean-pooled embeddings; "
         + ("adapter merged into the encoder at load" if config.mode == "lora" else "weight delta added at load")
         + "; complaint and other biases folded into the intercept; temperature-scaled"
