@@ -20,7 +20,7 @@ import numpy as np
 
 from .headed import HeadClassifier
 
-DEFAULT_HEAD = "e5-small-lora-v1"
+DEFAULT_HEAD = "e5-small-v2"
 
 
 def shipped_head_dir(name: str = DEFAULT_HEAD) -> Path:

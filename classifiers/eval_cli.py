@@ -127,6 +127,8 @@ def evaluate_sets(
 def print_report(result: dict[str, Any], console: Console) -> None:
     """A summary over all sets, then per-label and per-language tables for each set."""
     clf = result["classifier"]
+    if not console.is_terminal:  # a file or a pipe: do not squeeze the summary into 80 columns
+        console.width = max(console.width, 170)
     summary = Table(title=f"{clf['name']} {clf['version']}", title_justify="left")
     columns = ("set", "n", "macro-F1", "accuracy", "complaint P", "complaint R", "non-sugg. → sugg.", "worst language", "ECE")
     for column in columns:

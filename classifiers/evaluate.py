@@ -114,7 +114,7 @@ def report(
             yp = [y_pred[i] for i in idx]
             per_lang[lang] = {"n": len(idx), "macro_f1": round(macro_f1(yt, yp, labels), 4)}
         out["per_language"] = per_lang
-        if per_lang:
+        if len(per_lang) > 1:
             worst = min(per_lang, key=lambda lang: per_lang[lang]["macro_f1"])
             out["min_language"] = {"lang": worst, "macro_f1": per_lang[worst]["macro_f1"]}
     return out

@@ -20,7 +20,8 @@ RUNTIME_MODULES = (
     "classifiers.provision",
     "classifiers.relabel",
     "classifiers.corpus",
-    "streams.app",
+    "streams.agents",
+    "streams.runtime",
     "streams.cli",
 )
 
