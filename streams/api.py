@@ -165,3 +165,7 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
     from .api_slack import register_slack_api
 
     register_slack_api(app, settings)
+
+    from .platforms.api import register_ingest_api
+
+    register_ingest_api(app, settings, posts_topic, lambda header: authorised(header, token))

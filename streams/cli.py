@@ -98,6 +98,7 @@ def run(
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    chosen_connectors = _check_connectors()
     replay_path = _sample_file() if replay == "sample" else (Path(replay) if replay else None)
     if replay_path is not None and not replay_path.is_file():
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
@@ -129,6 +130,7 @@ def run(
             embedded.stop()
         raise typer.Exit(3) from None
 
+    connectors = _start_connectors(settings, chosen_connectors)
     app = create_app(settings, model, sinks, shadow_model, holder)
     if replay_path is not None:
         app.task(replay_task(app, replay_path, replay_pace))
@@ -140,6 +142,8 @@ def run(
     try:
         worker.execute_from_commandline()
     finally:
+        if connectors is not None:
+            connectors.stop()
         if isinstance(model, ClassifierProcess):
             model.close()
         if embedded is not None:
@@ -147,21 +151,68 @@ def run(
             broker_file.unlink(missing_ok=True)
 
 
+def _check_connectors() -> Any:
+    """The connectors named in POT_CONNECTORS, checked before anything starts (exits naming what is missing)."""
+    from .platforms.config import ConnectorList
+    from .platforms.connectors.runner import load_settings, problems
+
+    try:
+        chosen = ConnectorList()
+        found = [p for name in chosen.connectors for p in problems(name, load_settings(name))]
+    except Exception as exc:
+        err.print(f"[red]connector configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if found:
+        err.print("[red]connector not configured:[/red] " + "; ".join(found))
+        raise typer.Exit(2)
+    return chosen
+
+
+def _start_connectors(settings: Settings, chosen: Any) -> Any:
+    """Start the checked connectors in a thread beside the worker (None when none are named)."""
+    from .platforms.connectors.runner import ConnectorThread
+
+    if not chosen.connectors:
+        return None
+    thread = ConnectorThread(chosen.connectors, settings, chosen.connector_brand)
+    thread.start()
+    err.print(f"connectors: {', '.join(chosen.connectors)}")
+    return thread
+
+
 @cli.command()
 def send(
-    file: str = typer.Argument(..., help="JSONL file of posts, or - for standard input."),
+    file: str = typer.Argument(..., help="JSONL file of posts (or of native payloads with --format), or - for standard input."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="Native payloads of a platform: x, mastodon, bluesky, reddit, facebook, instagram, trustpilot, google."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the normalised posts as JSON lines on stdout; send nothing (no broker needed)."),
     broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
     data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
     from .ingest import publish_lines
+    from .platforms import UnknownFormat, get as get_format
+    from .platforms import send as native
 
-    settings = _client_settings(broker, data_dir)
-    stream = sys.stdin.buffer if file == "-" else None
+    if format is not None:
+        try:
+            get_format(format)
+        except UnknownFormat as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)
+    if dry_run:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.dry_run(format, source, sys.stdout, err, _settings(data_dir=data_dir).max_post_bytes)
+        raise typer.Exit(1 if result.rejected else 0)
+    settings = _client_settings(broker, data_dir)
+    if format is not None:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.send(settings, format, source, str(path or "stdin"), err)
+        raise typer.Exit(1 if result.rejected else 0)
+    stream = sys.stdin.buffer if file == "-" else None
     summary = publish_lines(settings, path, stream, err)
     raise typer.Exit(1 if summary.rejected else 0)
 
@@ -303,6 +354,10 @@ def corrections_export(
 from .desk_cli import register as _register_desk  # noqa: E402
 
 _register_desk(cli)
+
+from .platforms.cli import register as _register_connect  # noqa: E402
+
+_register_connect(cli)
 
 
 def main() -> None:

@@ -59,7 +59,32 @@ def map_payload(fmt: str, payload: Any, ctx: Context = Context(), now: datetime 
     return posts, rejected, list(mapped.skipped)
 
 
-def map_lines(fmt: str, lines: Iterable[bytes], ctx: Context = Context(), max_bytes: int = 4 * MAX_POST_BYTES,
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+"""Largest native payload read at once: a page of 100 Reddit things or a Meta delivery is far below it."""
+
+
+def map_document(fmt: str, data: bytes, ctx: Context = Context(), max_bytes: int = MAX_PAYLOAD_BYTES,
+                 now: datetime | None = None) -> IntakeResult:
+    """A file or request body: one JSON document (a saved API answer, pretty-printed or not), or JSON lines.
+
+    >>> doc = b'{"reviews": [ NL {"id": "r1", "stars": 1, "text": "no", "createdAt": "2026-11-23T09:00:00Z", NL' \\
+    ...       b' "consumer": {"id": "c1"}}]}'
+    >>> doc = doc.replace(b"NL", bytes([10]))  # pretty-printed: one document over several lines
+    >>> [p.key for _, p, _ in map_document("trustpilot", doc).posts]
+    ['trustpilot:r1']
+    """
+    stripped = data.strip()
+    if stripped[:1] in (b"{", b"[") and b"\n" in stripped:
+        try:
+            json.loads(stripped)
+        except (ValueError, RecursionError):
+            pass  # not one document: JSON lines
+        else:
+            return map_lines(fmt, [stripped], ctx, max_bytes, now)
+    return map_lines(fmt, data.splitlines(), ctx, max_bytes, now)
+
+
+def map_lines(fmt: str, lines: Iterable[bytes], ctx: Context = Context(), max_bytes: int = MAX_PAYLOAD_BYTES,
               now: datetime | None = None) -> IntakeResult:
     """Map JSON lines (one native payload each; blank lines ignored), numbering from 1."""
     get(fmt)  # an unknown format fails before any line is read
