@@ -16,7 +16,7 @@ from websockets.asyncio.server import serve
 async def http_server(routes: list[web.RouteDef]) -> tuple[web.AppRunner, str]:
     app = web.Application()
     app.add_routes(routes)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -148,3 +148,110 @@ class ProfileServer:
             if actor in (profile["did"], profile["handle"]):
                 return web.json_response(profile)
         return web.json_response({"error": "InvalidRequest", "message": "Profile not found"}, status=400)
+
+
+def tweet(n: int, text: str | None = None) -> dict[str, Any]:
+    return {"id": str(1860000000000000000 + n), "text": text or f"@acmeair where is my bag {n}?", "author_id": str(700 + n % 3),
+            "created_at": "2026-11-23T09:%02d:%02d.000Z" % (n // 60 % 60, n % 60), "lang": "en",
+            "edit_history_tweet_ids": [str(1860000000000000000 + n)]}
+
+
+USERS = [{"id": str(700 + i), "username": f"flyer{i}", "name": f"Flyer {i}", "verified": i == 2,
+          "public_metrics": {"followers_count": 10 ** i}} for i in range(3)]
+
+
+@dataclass
+class XServer:
+    """X API v2: stream rules, recent search (``since_id``, ``next_token``) and the filtered stream
+    (NDJSON with blank keep-alive lines). ``stream_script``: per connection, (first, end, drop) of tweets,
+    or a 429 with ``x-rate-limit-reset``."""
+
+    tweets: list[dict[str, Any]]
+    stream_script: list[Any] = field(default_factory=list)
+    searchable: int = 0
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    stream_calls: list[float] = field(default_factory=list)
+    auth: list[str] = field(default_factory=list)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/2/tweets/search/stream/rules", self.get_rules),
+                web.post("/2/tweets/search/stream/rules", self.add_rules),
+                web.get("/2/tweets/search/recent", self.search),
+                web.get("/2/tweets/search/stream", self.stream)]
+
+    async def get_rules(self, request: web.Request) -> web.Response:
+        return web.json_response({"data": self.rules, "meta": {"result_count": len(self.rules)}} if self.rules else {"meta": {"result_count": 0}})
+
+    async def add_rules(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        for rule in body["add"]:
+            self.rules.append({"id": str(len(self.rules) + 1), **rule})
+        return web.json_response({"data": self.rules, "meta": {"summary": {"created": len(body["add"])}}}, status=201)
+
+    async def search(self, request: web.Request) -> web.Response:
+        self.auth.append(request.headers.get("Authorization", ""))
+        since = request.query.get("since_id")
+        found = [t for t in self.tweets[: self.searchable] if since is None or int(t["id"]) > int(since)]
+        found = sorted(found, key=lambda t: int(t["id"]), reverse=True)  # newest first, as X answers
+        if not found:
+            return web.json_response({"meta": {"result_count": 0}})
+        return web.json_response({"data": found, "includes": {"users": USERS},
+                                  "meta": {"newest_id": found[0]["id"], "oldest_id": found[-1]["id"], "result_count": len(found)}})
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        self.stream_calls.append(time.monotonic())
+        step = self.stream_script[min(len(self.stream_calls), len(self.stream_script)) - 1]
+        if step == "429":
+            return web.json_response({"title": "Too Many Requests", "status": 429}, status=429,
+                                     headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time()) + 2)})
+        first, end, drop = step
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for t in self.tweets[first:end]:
+            self.searchable = max(self.searchable, self.tweets.index(t) + 1)
+            await response.write(json.dumps({"data": t, "includes": {"users": USERS},
+                                             "matching_rules": [{"id": "1", "tag": "pot: acmeair"}]}).encode() + b"\r\n")
+            await response.write(b"\r\n")  # keep-alive
+            await asyncio.sleep(0.005)
+        if drop:
+            nxt = next((s for s in self.stream_script[len(self.stream_calls):] if isinstance(s, tuple)), None)
+            if nxt is not None:
+                self.searchable = max(self.searchable, nxt[0])  # written while the client was away
+            request.transport.close()  # type: ignore[union-attr]
+            return response
+        await response.write(b"{\"data\": {\"text\": \"no id\"}}\r\n")
+        await asyncio.sleep(3600)
+        return response
+
+
+@dataclass
+class RedditServer:
+    """Reddit: the client-credentials token endpoint and ``/r/SUB/new`` and ``/r/SUB/comments`` listings,
+    newest first, with ``X-Ratelimit-*`` headers; ``rate_limit_at`` answers that call with a 429."""
+
+    submissions: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    visible: int = 0
+    calls: list[tuple[str, float]] = field(default_factory=list)
+    rate_limit_at: int | None = None
+    tokens: int = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/v1/access_token", self.token), web.get("/r/{sub}/{kind}", self.listing)]
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        assert form["grant_type"] == "client_credentials" and request.headers["Authorization"].startswith("Basic ")
+        self.tokens += 1
+        return web.json_response({"access_token": f"tok{self.tokens}", "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+
+    async def listing(self, request: web.Request) -> web.Response:
+        self.calls.append((request.match_info["kind"], time.monotonic()))
+        headers = {"X-Ratelimit-Used": str(len(self.calls)), "X-Ratelimit-Remaining": "99", "X-Ratelimit-Reset": "120"}
+        if self.rate_limit_at is not None and len(self.calls) == self.rate_limit_at:
+            return web.json_response({"message": "Too Many Requests", "error": 429}, status=429,
+                                     headers={**headers, "X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": "1"})
+        things = self.submissions if request.match_info["kind"] == "new" else self.comments
+        shown = list(reversed(things[: self.visible]))[: int(request.query.get("limit", 25))]
+        return web.json_response({"kind": "Listing", "data": {"after": None, "before": None, "children": shown}},
+                                 headers=headers)

@@ -187,3 +187,76 @@ def test_jetstream_drop_and_restart_resume_from_time_us_with_nothing_lost_or_twi
             await rest.cleanup()
 
     asyncio.run(main())
+
+
+def test_x_stream_dropped_and_rate_limited_catches_up_by_recent_search():
+    from streams.platforms.config import XSettings
+    from streams.platforms.connectors.x import XConnector
+
+    from .platform_servers import XServer, tweet
+
+    async def main() -> None:
+        tweets = [tweet(n) for n in range(25)]
+        # stream: 0-7 then drop (8-11 written meanwhile), a 429, then 12-24 and a bad line
+        server = XServer(tweets, stream_script=[(0, 8, True), "429", (12, 25, False)])
+        server.searchable = 0
+        runner, url = await http_server(server.routes())
+        try:
+            publisher, cursors = MemoryPublisher(), MemoryCursorStore()
+            settings = XSettings(api_url=url, bearer_token="x-test-bearer", rules=["@acmeair -is:retweet"])
+            limited = CONNECTOR_RATE_LIMITED.labels("x")._value.get()
+            conn = XConnector(settings, Outlet("x", "x", publisher, cursors))
+            await run_until(conn, lambda: len(publisher.records) >= 25 and publisher.dead, "25 tweets and a dead letter")
+            assert Counter(keys(publisher)) == Counter(f"x:{t['id']}" for t in tweets)
+            assert server.rules == [{"id": "1", "value": "@acmeair -is:retweet", "tag": "pot: @acmeair -is:retweet"}]
+            assert CONNECTOR_RATE_LIMITED.labels("x")._value.get() == limited + 1
+            assert server.stream_calls[2] - server.stream_calls[1] >= 1.0, "waited for x-rate-limit-reset"
+            assert cursors.values["x:since"] == {"since_id": tweets[-1]["id"]}
+            assert set(server.auth) == {"Bearer x-test-bearer"}
+            first = json.loads(publisher.records[0][1])
+            assert (first["author"]["handle"], first["author"]["followers"]) == ("@flyer0", 1)
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def test_reddit_polls_new_things_once_and_resumes_after_restart():
+    from streams.platforms.config import RedditSettings
+    from streams.platforms.connectors.reddit import RedditConnector
+
+    from .platform_servers import RedditServer
+
+    def thing(kind: str, n: int) -> dict[str, Any]:
+        base = {"name": f"{kind}_{n + 1000:x}", "id": f"{n + 1000:x}", "author": f"user{n}", "author_fullname": f"t2_{n}",
+                "created_utc": 1795424400.0 + n, "subreddit": "acmeair", "permalink": f"/r/acmeair/comments/x/{kind}{n}/"}
+        return {"kind": kind, "data": {**base, "title": f"delayed again {n}", "selftext": ""} if kind == "t3"
+                else {**base, "body": f"same here {n}", "parent_id": "t3_abc"}}
+
+    async def main() -> None:
+        server = RedditServer([thing("t3", n) for n in range(0, 40, 2)], [thing("t1", n) for n in range(1, 40, 2)],
+                              visible=10, rate_limit_at=3)
+        runner, url = await http_server(server.routes())
+        try:
+            publisher, cursors = MemoryPublisher(), MemoryCursorStore()
+            settings = RedditSettings(api_url=url, token_url=url + "/api/v1/access_token", client_id="cid",
+                                      client_secret="csecret", subreddits=["acmeair"], poll_s=0.1)
+            conn = RedditConnector(settings, Outlet("reddit", "reddit", publisher, cursors))
+            server_grow = asyncio.get_running_loop().call_later(1.5, setattr, server, "visible", 15)
+            await run_until(conn, lambda: len(publisher.records) >= 30, "15 submissions and 15 comments")
+            server_grow.cancel()
+            assert len(keys(publisher)) == len(set(keys(publisher))) == 30
+            kinds = [k for k, _ in server.calls]
+            assert kinds[:2] == ["new", "comments"] and server.tokens == 1
+            (k429, t429), (k_next, t_next) = server.calls[2], server.calls[3]
+            assert t_next - t429 >= 0.9, "waited X-Ratelimit-Reset after the 429"
+            server.visible = 20
+            again = MemoryPublisher()
+            conn2 = RedditConnector(settings, Outlet("reddit", "reddit", again, cursors))
+            await run_until(conn2, lambda: len(again.records) >= 10, "the 10 new after the restart")
+            await asyncio.sleep(0.3)
+            assert len(again.records) == 10 and not set(keys(again)) & set(keys(publisher))
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())

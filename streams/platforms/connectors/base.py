@@ -89,7 +89,7 @@ def check_response(response: httpx.Response, now: float | None = None, default_w
     now = time.time() if now is None else now
     wait = next((w for w in (parse_reset(response.headers.get(h), now) for h in RESET_HEADERS) if w is not None), None)
     if response.status_code == 429:
-        raise RateLimited(wait if wait is not None else default_wait_s, f"429 from {response.url.host}")
+        raise RateLimited(max(1.0, wait) if wait is not None else default_wait_s, f"429 from {response.url.host}")
     if response.status_code >= 400:
         raise HttpError(response.status_code, str(response.url.copy_with(query=None)))
     remaining = next((response.headers.get(h) for h in REMAINING_HEADERS if response.headers.get(h)), None)
