@@ -26,8 +26,8 @@ CLASSIFIED = Counter(
     "Posts classified, by label, language (the 12 the classifier was trained on, else `other`) and model.",
     ["label", "lang", "model"], registry=REGISTRY,
 )
-PLATFORMS = ("x", "twitter", "facebook", "instagram", "reddit", "tiktok", "youtube", "linkedin", "threads",
-             "mastodon", "bluesky", "trustpilot", "appstore", "googleplay", "email", "web")
+PLATFORMS = ("x", "mastodon", "bluesky", "reddit", "facebook", "instagram", "trustpilot", "google",  # the canonical set
+             "twitter", "tiktok", "youtube", "linkedin", "threads", "appstore", "googleplay", "email", "web")
 """Platforms counted under their own name; any other is `other`, so a producer cannot grow the label set."""
 LANGS = ("cs", "de", "el", "en", "es", "fr", "he", "it", "nl", "pl", "pt", "ro")
 POSTS_BY_PLATFORM = Counter(
