@@ -8,8 +8,8 @@ overlap between a catch-up poll and a stream is not published twice.
 
 >>> parse_reset("30", now=1000.0), parse_reset("1700000100", now=1700000000.0)
 (30.0, 100.0)
->>> parse_reset("2026-11-23T09:00:30Z", now=__import__("datetime").datetime(2026, 11, 23, 9, 0).timestamp() + 0.0) is not None
-True
+>>> parse_reset("2026-11-23T09:00:30Z", now=datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc).timestamp())
+30.0
 >>> b = Backoff(base_s=1, cap_s=8, jitter=0)
 >>> [b.next() for _ in range(5)]
 [1.0, 2.0, 4.0, 8.0, 8.0]
@@ -111,7 +111,7 @@ class Backoff:
         self.attempt = 0
 
     def next(self) -> float:
-        delay = min(self.cap_s, self.base_s * 2 ** self.attempt)
+        delay = float(min(self.cap_s, self.base_s * 2 ** self.attempt))
         self.attempt += 1
         return delay * (1 + random.uniform(-self.jitter, self.jitter)) if self.jitter else delay
 
