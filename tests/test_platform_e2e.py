@@ -16,7 +16,7 @@ from aiohttp import web
 
 from streams.platforms.connectors.kafka import read_latest
 from streams.platforms.meta_webhook import sign
-from streams.topic_reader import read_topic
+from streams.kafka.readers import read_topic
 
 from .conftest import start_monitor, stop_monitor, wait_for
 from .platform_servers import JetstreamServer, MastodonServer, ProfileServer, http_server, jet_event, status, ws_server

@@ -2,7 +2,7 @@
 
 A mapper is a pure function ``(payload, context) -> Mapped``: one native JSON value in (a stream
 message, a page of search results, a webhook delivery), zero or more posts out, in the wire
-contract of DESIGN.md (plain dicts, validated later by :func:`streams.validation.validate_obj`).
+contract of DESIGN.md (plain dicts, validated later by :func:`streams.core.validation.validate_post`).
 What a payload holds that is not a post (a like, a delete, a rating without words) is listed in
 ``skipped`` with a reason; what cannot be read at all raises :class:`MappingError`.
 
@@ -23,6 +23,11 @@ from typing import Any
 
 MAP_REASON_CODES: tuple[str, ...] = ("unknown_shape", "missing_field", "wrong_type")
 """Why a payload could not be mapped; bounded, so they can be metric labels and dead-letter codes."""
+
+
+def stage_of(code: str) -> str:
+    """The dead-letter stage of a rejection: ``map`` when the payload was not the format's shape."""
+    return "map" if code in MAP_REASON_CODES else "validate"
 
 
 class MappingError(ValueError):

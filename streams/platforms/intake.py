@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..records import Post
-from ..validation import MAX_POST_BYTES, InvalidPost, decode_json, validate_obj
+from ..core.records import Post
+from ..core.validation import MAX_POST_BYTES, InvalidPost, decode_json, validate_post
 from .base import Context, MappingError
 from .registry import get
 
@@ -53,7 +53,7 @@ def map_payload(fmt: str, payload: Any, ctx: Context = Context(), now: datetime 
         try:
             if len(raw) > max_post_bytes:
                 raise InvalidPost("too_large", f"{len(raw)} bytes is over the {max_post_bytes}-byte limit")
-            posts.append((validate_obj(obj, now), raw))
+            posts.append((validate_post(obj, now), raw))
         except InvalidPost as exc:
             rejected.append((exc.code, f"post {str(obj.get('id'))[:80]}: {exc.reason}"))
     return posts, rejected, list(mapped.skipped)

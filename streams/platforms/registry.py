@@ -14,24 +14,19 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
+from ..core.vocabulary import PLATFORM_ALIASES, canonical_platform
+from ..core.vocabulary import PLATFORMS as CANONICAL
 from .base import Context, Mapped
+
+__all__ = ["ALIASES", "BUILTIN", "GROUP", "PLATFORMS", "UnknownFormat", "available", "canonical_platform", "get"]
 
 GROUP = "points_of_truth.platforms"
 Mapper = Callable[[Any, Context], Mapped]
 
-PLATFORMS: tuple[str, ...] = ("x", "mastodon", "bluesky", "reddit", "facebook", "instagram", "trustpilot", "google")
-"""The canonical platform names: posts, VIP lists (``platform:id``), policy matchers, metrics and dashboards use these."""
-
-ALIASES: dict[str, str] = {
-    "twitter": "x", "tweet": "x", "x.com": "x",
-    "toot": "mastodon", "fediverse": "mastodon",
-    "bsky": "bluesky", "atproto": "bluesky",
-    "fb": "facebook", "meta": "facebook",
-    "ig": "instagram", "insta": "instagram",
-    "tp": "trustpilot",
-    "gbp": "google", "google-business": "google", "googlemaps": "google", "google_business_profile": "google",
-}
-"""Other names producers and policies use for the same platforms."""
+PLATFORMS = CANONICAL
+"""The canonical platform names (:data:`streams.core.vocabulary.PLATFORMS`): every mapper's ``platform``."""
+ALIASES = PLATFORM_ALIASES
+"""Other names for the same platforms, accepted as format names and folded by validation."""
 
 BUILTIN: dict[str, str] = {
     "x": "streams.platforms.x:map_x",
@@ -47,12 +42,6 @@ BUILTIN: dict[str, str] = {
 
 class UnknownFormat(LookupError):
     """No mapper of that name is built in or installed."""
-
-
-def canonical_platform(name: str | None) -> str:
-    """The canonical name of a platform (aliases folded, case ignored); other names are returned lower-cased."""
-    value = (name or "").strip().lower()
-    return ALIASES.get(value, value)
 
 
 def available() -> list[str]:

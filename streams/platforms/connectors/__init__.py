@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+__all__ = ["CONNECTORS"]
+
 CONNECTORS: dict[str, tuple[str, str]] = {
     "mastodon": ("streams.platforms.connectors.mastodon:MastodonConnector", "streams.platforms.config:MastodonSettings"),
     "bluesky": ("streams.platforms.connectors.bluesky:BlueskyConnector", "streams.platforms.config:BlueskySettings"),

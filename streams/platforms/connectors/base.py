@@ -30,8 +30,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from ...records import Post, parse_instant, utcnow
-from ..base import Context
+from ...core.records import Post, parse_instant, utcnow
+from ...core.steps import dead_letter
+from ..base import Context, stage_of
 from ..intake import map_payload
 from ..metrics import (CONNECTOR_ERRORS, CONNECTOR_LAG, CONNECTOR_POSTS, CONNECTOR_RATE_LIMITED, CONNECTOR_RECONNECTS,
                        CONNECTOR_UP)
@@ -197,9 +198,6 @@ class Outlet:
         return [p for p, _ in fresh]
 
     async def bad_frame(self, raw: bytes, code: str, reason: str) -> None:
-        from ...pipeline import dead_letter
-        from ..send import stage_of
-
         CONNECTOR_ERRORS.labels(self.connector, "bad_frame").inc()
         record = dead_letter(stage_of(code), code, reason, raw, utcnow(), f"connector {self.connector}")
         await self.publisher.dead_letter(code, record.dumps())
