@@ -165,3 +165,7 @@ def register_api(app: faust.App, settings: Settings, posts_topic: faust.TopicT) 
     from .api_slack import register_slack_api
 
     register_slack_api(app, settings)
+
+    from .desk_web import register_desk_web
+
+    register_desk_web(app, settings)

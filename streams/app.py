@@ -329,8 +329,11 @@ def create_app(
         await emit(alert.alert_id, "raised", {
             "label": classification.label, "priority": alert.priority, "deadline": alert.deadline,
             "receivers": alert.receivers, "digests": sorted(decision.digests), "policy_version": holder.version,
+            # for reports by brand, language, platform and route (streams.reports), and the desk's filters
+            "brand": post.brand, "lang": classification.lang or post.lang, "platform": post.platform,
+            "route": decision.routes[-1].path,
         })
-        clock_plan = {**decision.clock, "text": post.text[:200], "alert": json.loads(alert.dumps())}
+        clock_plan = {**decision.clock, "text": post.text[:200], "alert": json.loads(alert.dumps()), "route": decision.routes[-1].path}
         await actions.send(key=alert.alert_id, value=Action(alert_id=alert.alert_id, kind="open", at=isoformat(now), clock=clock_plan))
         for receiver, every_s in decision.digests.items():
             await digests_topic.send(key=receiver, value={

@@ -304,6 +304,10 @@ from .desk_cli import register as _register_desk  # noqa: E402
 
 _register_desk(cli)
 
+from .reports_cli import register as _register_reports  # noqa: E402
+
+_register_reports(cli)
+
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
