@@ -205,7 +205,7 @@ async def follow(
                 for records in batches.values():
                     for record in records:
                         apply(record.key, record.value)
-                if not ready and all(await _position(consumer, tp) >= end for tp, end in ends.items()):
+                if not ready and await _caught_up(consumer, ends):
                     ready = True
                     on_ready()
         except asyncio.CancelledError:
@@ -217,5 +217,8 @@ async def follow(
             await consumer.stop()
 
 
-async def _position(consumer: Any, tp: Any) -> int:
-    return int(await consumer.position(tp))
+async def _caught_up(consumer: Any, ends: Mapping[Any, int]) -> bool:
+    for tp, end in ends.items():
+        if int(await consumer.position(tp)) < end:
+            return False
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -99,7 +100,7 @@ def register(cli: typer.Typer) -> None:
         elif output == "csv":
             print(reports.to_csv(result), end="")
         else:
-            Console(highlight=False).print(table_of(result))
+            Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table_of(result))
         if plot is not None:
             reports.plot(result, plot)
             err.print(f"wrote {plot}")
