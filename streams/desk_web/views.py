@@ -283,6 +283,8 @@ def register_views(app: faust.App, ctx: DeskContext) -> None:
         from .. import sla
 
         known = ctx.queue.get(alert_id)
+        if known is None and ctx.queue.ready:
+            return "unknown"  # the view holds every partition's alerts: no worker has this one
         if known is not None:
             _, preview = sla.apply(known, {"kind": verb, "actor": user}, time_now())
             if preview.status in ("already_acknowledged", "already_resolved"):
