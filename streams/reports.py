@@ -344,6 +344,8 @@ def plot(report: Report, path: Path | io.BytesIO, top: int = 6) -> None:
         axes[1].plot(xs, [_pct(by_week.get(w)) for w in weeks], marker="o", label=name)
         axes[2].plot(xs, [_minutes(by_week.get(w)) for w in weeks], marker="o", label=name)
     axes[0].set_ylabel("alerts raised")
+    axes[0].set_ylim(bottom=0)
+    axes[2].set_ylim(bottom=0)
     axes[1].set_ylabel("% acked in window")
     axes[1].set_ylim(0, 105)
     axes[2].set_ylabel("median time to ack (min)")
