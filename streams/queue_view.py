@@ -88,7 +88,7 @@ class QueueView:
         except ValueError:
             log.warning("ignoring a clock record that is not JSON (%s)", alert_id)
             return
-        if isinstance(clock, dict) and clock != self.clocks.get(alert_id):
+        if isinstance(clock, dict) and "state" in clock and clock != self.clocks.get(alert_id):
             self.clocks[alert_id] = clock
             self.version += 1
 
