@@ -8,6 +8,7 @@ desk shows every alert, and registers the pages of :mod:`.views`.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import faust
@@ -32,7 +33,8 @@ def register_desk_web(app: faust.App, settings: Settings, desk: DeskSettings | N
     clocks_table = app.pot_clocks  # type: ignore[attr-defined]
     events_topic = app.topic(settings.topic("events"), key_type=str, value_type=Event)
     queue, events = QueueView(), EventLog(keep_s=desk.keep_days * 86400, clock=clock.time)
-    secret = load_secret(desk.secret.get_secret_value() if desk.secret else None, settings.data_dir / "desk.secret")
+    secret = (load_secret(desk.secret.get_secret_value() if desk.secret else None, settings.data_dir / "desk.secret")
+              if desk.login_configured else os.urandom(32))
 
     async def relabel(clock_state: dict[str, Any], label: str, user: str) -> None:
         """"Wrong label": a correction for training, and an event on the alert's trail."""
@@ -64,18 +66,18 @@ def register_desk_web(app: faust.App, settings: Settings, desk: DeskSettings | N
             view.version += 1
         return ready
 
-    @app.task
-    async def follow_clocks() -> None:
-        await follow(settings.bootstrap_servers, clocks_table.changelog_topic.get_topic_name, queue.apply,
-                     on_ready=mark(queue), reset=queue.reset, client_id="pot-desk-clocks")
-
-    @app.task
-    async def follow_events() -> None:
-        await follow(settings.bootstrap_servers, settings.topic("events"), events.apply,
-                     on_ready=mark(events), reset=events.reset, client_id="pot-desk-events")
-
-    if not desk.login_configured:
+    if not desk.login_configured:  # no one could read the pages: spare the worker the two topics' reading
         log.warning("the web desk (/desk) is off: set POT_DESK_USERS_FILE or POT_DESK_TRUSTED_HEADER")
+    else:
+        @app.task
+        async def follow_clocks() -> None:
+            await follow(settings.bootstrap_servers, clocks_table.changelog_topic.get_topic_name, queue.apply,
+                         on_ready=mark(queue), reset=queue.reset, client_id="pot-desk-clocks")
+
+        @app.task
+        async def follow_events() -> None:
+            await follow(settings.bootstrap_servers, settings.topic("events"), events.apply,
+                         on_ready=mark(events), reset=events.reset, client_id="pot-desk-events")
     app.pot_queue_view = queue  # type: ignore[attr-defined]
     app.pot_event_log = events  # type: ignore[attr-defined]
     return ctx
