@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streams.desk_web.auth import hash_password
+from streams.api.desk.auth import hash_password
 from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +66,7 @@ def post(n: str, text: str, **extra) -> dict:
 
 
 def alert_id(n: str) -> str:
-    from streams.records import alert_id_for
+    from streams.core import alert_id_for
 
     return alert_id_for(f"x:{n}")
 
@@ -80,6 +80,24 @@ def test_log_in_work_the_queue_and_read_a_report(browser, desk):
 
     monitor, offset = desk
     driver = browser
+
+    def fresh(read):
+        """Read from the page again when a live update replaced the element in between."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for _ in range(20):
+            try:
+                return read()
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        return read()
+
+    def countdown(n: str) -> str:
+        return fresh(lambda: driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id(n)}"] .countdown').text)
+
+    def classes(n: str, inner: str = "") -> str:
+        return fresh(lambda: driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id(n)}"]{inner}').get_attribute("class") or "")
+
     driver.get(f"{monitor.web}/desk")
     assert "/desk/login" in driver.current_url
     driver.find_element(By.ID, "username").send_keys("ana")
@@ -97,38 +115,34 @@ def test_log_in_work_the_queue_and_read_a_report(browser, desk):
     ids = {alert_id(n) for n in ("h1", "q1", "s1")}
     wait_for(lambda: {e.get_attribute("id") for e in driver.find_elements(By.CSS_SELECTOR, "article.alert")} == ids,
              "the alerts to arrive without a reload")
-    hostile = driver.find_element(By.ID, alert_id("h1"))
-    assert "<script>window.__pwned=1</script><img src=x" in hostile.find_element(By.CSS_SELECTOR, ".post-text").text
+    hostile = f'[id="{alert_id("h1")}"]'
+    assert "<script>window.__pwned=1</script><img src=x" in driver.find_element(By.CSS_SELECTOR, f"{hostile} .post-text").text
     assert driver.execute_script("return typeof window.__pwned") == "undefined", "hostile post text ran"
-    assert not hostile.find_elements(By.CSS_SELECTOR, "a[href^='javascript']")
-    assert "p2" in hostile.get_attribute("class"), "a complaint is P2, coloured as such"
-
-    def countdown(n: str) -> str:
-        return driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id(n)}"] .countdown').text
+    assert not driver.find_elements(By.CSS_SELECTOR, f"{hostile} a[href^='javascript']")
+    assert "p2" in classes("h1"), "a complaint is P2, coloured as such"
 
     first = countdown("h1")
     time.sleep(1.5)
     assert countdown("h1") != first, "the countdown is live"
     shot(driver, "02-queue")
 
-    driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id("h1")}"] button.ack').click()
+    fresh(lambda: driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id("h1")}"] button.ack').click())
     wait_for(lambda: "msg=acknowledged" in driver.current_url, "the acknowledgement")
-    stopped = driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id("h1")}"] .countdown')
-    assert "stopped" in stopped.get_attribute("class")
-    before, other = stopped.text, countdown("q1")
+    assert "stopped" in classes("h1", " .countdown")
+    before, other = countdown("h1"), countdown("q1")
     time.sleep(2)
     assert countdown("h1") == before, "the acknowledged alert's countdown stopped"
     assert countdown("q1") != other, "the others still count down"
-    assert "acknowledged by ana" in driver.find_element(By.ID, alert_id("h1")).text
+    assert "acknowledged by ana" in fresh(lambda: driver.find_element(By.ID, alert_id("h1")).text)
     shot(driver, "03-acknowledged")
 
     offset.write_text(str(61 * 60))  # past the question's hour: its breach arrives on the open page
-    wait_for(lambda: "is-breached" in (driver.find_element(By.ID, alert_id("q1")).get_attribute("class") or ""),
+    wait_for(lambda: "is-breached" in classes("q1"),
              "the breach on the page", timeout=30)
     assert "overdue" in countdown("q1")
     shot(driver, "04-breach")
 
-    driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id("h1")}"] a[href="/desk/alerts/{alert_id("h1")}"]').click()
+    fresh(lambda: driver.find_element(By.CSS_SELECTOR, f'[id="{alert_id("h1")}"] a[href="/desk/alerts/{alert_id("h1")}"]').click())
     wait_for(lambda: driver.find_elements(By.ID, "trail"), "the alert page")
     trail = driver.find_element(By.ID, "trail").text
     assert "raised" in trail and "acknowledged" in trail and "ana" in trail

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from streams.desk_web.auth import DeskUsers, Keys, LoginThrottle, add_user, parse_users
-from streams.desk_web.render import render
-from streams.desk_web.views import parse_filters, row_of, safe_next
-from streams.queue_view import EventLog, QueueView
+from streams.api.desk.auth import DeskUsers, Keys, LoginThrottle, add_user, parse_users
+from streams.api.desk.render import render
+from streams.api.desk.views import parse_filters, row_of, safe_next
+from streams.kafka.queue_view import EventLog, QueueView
 
 EVIL = '<img src=x onerror=alert(1)>"\'&\u202e'
 

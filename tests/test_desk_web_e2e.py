@@ -18,10 +18,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from streams import reports
-from streams.broker import EmbeddedBroker
-from streams.desk_web.auth import hash_password
-from streams.topic_reader import read_topic
+from streams.api.desk.auth import hash_password
+from streams.core import reports
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.readers import read_topic
 from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,7 @@ def post(n: str, text: str, **extra) -> dict:
 
 
 def aid(n: str) -> str:
-    from streams.records import alert_id_for
+    from streams.core import alert_id_for
 
     return alert_id_for(f"x:{n}")
 
@@ -83,7 +83,7 @@ def test_two_workers_one_desk(pair):
     assert httpx.get(f"{b.web}/desk", headers={"X-Forwarded-User": "<script>"}).status_code == 401
 
     ana = httpx.Client(base_url=a.web, timeout=20)
-    login = ana.get("/desk/login")
+    ana.get("/desk/login")
     refused = ana.post("/desk/login", data={"csrf": "forged", "username": "ana", "password": "ana-secret-pw"})
     assert refused.status_code == 403
     wrong = ana.post("/desk/login", data={"csrf": csrf_of(refused.text), "username": "ana", "password": "nope"})

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from streams import reports, sla
-from streams.records import isoformat
+from streams.core import isoformat, report_format, reports, sla
+from streams.core.vocabulary import ClockState
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -43,11 +43,11 @@ class Desk:
         self.emit(alert_id, "raised", {"label": label, "priority": "P2", "deadline": isoformat(datetime.fromtimestamp(deadline, timezone.utc)),
                                       "brand": brand, "lang": lang, "platform": "x", "route": route})
         escalation = [{"level": 1, "at": now + escalate_after_s, "receivers": ["lead"]}] if escalate_after_s else []
-        self.clocks[alert_id] = {
+        self.clocks[alert_id] = ClockState.from_dict({
             "alert_id": alert_id, "state": "open", "label": label, "priority": "P2", "raised_at": now,
             "warn_at": now + 0.75 * window_s, "deadline": deadline, "calendar": None, "escalation": escalation,
             "remind_every_s": None, "next_reminder_at": None, "reminders_sent": 0, "receivers": ["slack"], "fired": [],
-        }
+        })
 
     def act(self, alert_id: str, kind: str, actor: str = "ana", **detail) -> None:
         request = {"kind": kind, "actor": actor, "detail": detail or None}
@@ -131,12 +131,12 @@ def test_groups_since_and_formats(week, tmp_path):
     assert set(totals) == {("complaint", "acme")}, "only the second week is within 3 days"
     by_route = reports.build(desk.events, clock.now(), 14 * 86400, ("route",)).totals()
     assert {r.group: r.raised for r in by_route} == {("root",): 4, ("root/faq",): 1}
-    data = json.loads(reports.to_json(report))
+    data = json.loads(report_format.to_json(report))
     assert data["by"] == ["label", "brand"] and data["rows"][0]["label"] == "complaint"
-    rows = list(csv.DictReader(io.StringIO(reports.to_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(report_format.to_csv(report))))
     assert rows[-1]["week"] == "all" and rows[-1]["raised"] == "2"
     png = tmp_path / "trend.png"
-    reports.plot(reports.build(desk.events, clock.now(), 14 * 86400, ("brand",)), png)
+    report_format.plot(reports.build(desk.events, clock.now(), 14 * 86400, ("brand",)), png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -153,7 +153,7 @@ def test_duplicates_and_strangers_count_once():
     report = reports.build(events, datetime(2026, 3, 3, tzinfo=timezone.utc), 86400 * 7, ("brand",))
     (total,) = report.totals()
     assert (total.raised, total.ack_p50) == (1, 60.0)
-    assert "'=cmd" in reports.to_csv(report), "a brand that looks like a formula is quoted for spreadsheets"
+    assert "'=cmd" in report_format.to_csv(report), "a brand that looks like a formula is quoted for spreadsheets"
     with pytest.raises(ValueError):
         reports.parse_by("label,colour")
     with pytest.raises(ValueError):
