@@ -5,7 +5,7 @@ registers its views on the runtime's app."""
 from __future__ import annotations
 
 from ..runtime import Runtime
-from . import alerts, ingest, posts, slack
+from . import alerts, desk, ingest, posts, slack
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -16,4 +16,5 @@ def register_api(rt: Runtime) -> None:
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
     slack.register(rt)
+    desk.register(rt)
     ingest.register(rt, lambda header: authorised(header, token))

@@ -13,10 +13,12 @@ from . import run, model, corrections  # noqa: F401, I001  (each registers its c
 from . import connect  # noqa: F401  (pot connect: platform connectors, issue 14)
 from .base import cli
 from .desk import register as _register_desk
+from .report import register as _register_report
 
 __all__ = ["cli", "main"]
 
 _register_desk(cli)
+_register_report(cli)
 
 
 def main() -> None:
