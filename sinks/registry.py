@@ -60,20 +60,29 @@ def _is_loopback(host: str) -> bool:
 
 
 def _slack(env: Env, alerts_path: Path) -> Sink:
-    from .slack import DEFAULT_API_URL, SlackSink
+    from .slack import SlackSink
+    from .slack_settings import SlackSettings
 
-    token, channel, webhook = (_get(env, n) for n in ("POT_SLACK_BOT_TOKEN", "POT_SLACK_CHANNEL", "POT_SLACK_WEBHOOK_URL"))
-    api_url = _get(env, "POT_SLACK_API_URL") or DEFAULT_API_URL
-    _check_http_url("slack", "POT_SLACK_API_URL", api_url)
-    if token:
-        (channel,) = _require(env, "slack", "POT_SLACK_CHANNEL")
-        return SlackSink(token=token, channel=channel, api_url=api_url)
-    if webhook:
-        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", webhook)
-        return SlackSink(webhook_url=webhook)
+    settings = SlackSettings.from_env(env)
+    _check_http_url("slack", "POT_SLACK_API_URL", settings.api_url)
+    if settings.bot_token:
+        return SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url)
+    if settings.webhook_url:
+        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
+        return SlackSink(webhook_url=settings.webhook_url.get_secret_value())
     raise ValueError(
-        "receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN and POT_SLACK_CHANNEL, or POT_SLACK_WEBHOOK_URL"
+        "receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN (and name a channel in the policy or "
+        "POT_SLACK_CHANNEL), or POT_SLACK_WEBHOOK_URL"
     )
+
+
+def _needs_channel(name: str, sink: Sink) -> None:
+    """A Slack bot posts where its receiver says; one with no channel anywhere is a configuration error."""
+    if getattr(sink, "_token", None) and not getattr(sink, "channel", None):
+        raise ValueError(
+            f"receiver {name!r}: no Slack channel: give it `channel:` in the policy (receivers.{name}.channel) "
+            "or set POT_SLACK_CHANNEL"
+        )
 
 
 def _webhook(env: Env, alerts_path: Path) -> Sink:
@@ -149,6 +158,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
             if not hasattr(sink, "recipients"):
                 raise ValueError(f"receiver {name!r}: `to` only applies to email receivers")
             sink.recipients = list(spec.to)
+        _needs_channel(name, sink)
         sinks[name] = sink
     return sinks
 
@@ -158,4 +168,7 @@ def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:
         raise ValueError(f"unknown receivers {unknown}; known: {', '.join(BUILDERS)}")
-    return {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    sinks = {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    for name, sink in sinks.items():
+        _needs_channel(name, sink)
+    return sinks
