@@ -6,7 +6,7 @@ from __future__ import annotations
 from sinks.slack_settings import SlackSettings
 
 from ..runtime import Runtime
-from . import alerts, posts, slack, slack_socket
+from . import alerts, desk, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -20,3 +20,4 @@ def register_api(rt: Runtime) -> None:
     slack_settings = SlackSettings()
     slack.register(rt, slack_settings)
     slack_socket.register(rt, slack_settings)
+    desk.register(rt)
