@@ -26,7 +26,7 @@ from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonlSink
 
-__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks"]
+__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks", "channel_missing", "check_receivers"]
 
 Env = Mapping[str, str]
 
@@ -70,10 +70,7 @@ def _slack(env: Env, alerts_path: Path) -> Sink:
     if settings.webhook_url:
         _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
         return SlackSink(webhook_url=settings.webhook_url.get_secret_value())
-    raise ValueError(
-        "receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN (and name a channel in the policy or "
-        "POT_SLACK_CHANNEL), or POT_SLACK_WEBHOOK_URL"
-    )
+    raise ValueError("receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL")
 
 
 def _needs_channel(name: str, sink: Sink) -> None:
@@ -172,3 +169,25 @@ def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -
     for name, sink in sinks.items():
         _needs_channel(name, sink)
     return sinks
+
+
+def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, str | None]:
+    """Each receiver a policy names → ``None`` when it can be built from ``env``, else why not (naming the
+    variables to set, never their values). What ``pot policy check`` reports before a worker needs them."""
+    problems: dict[str, str | None] = {}
+    for name, spec in specs.items():
+        try:
+            build_receivers({name: spec}, env, alerts_path=alerts_path)
+        except ValueError as exc:
+            problems[name] = str(exc)
+        else:
+            problems[name] = None
+    return problems
+
+
+def channel_missing(specs: Mapping[str, Any], env: Env = os.environ) -> list[str]:
+    """Slack receivers that could never post with a bot token: no ``channel:`` in the policy, no
+    ``POT_SLACK_CHANNEL`` default, and no incoming webhook (which brings its own channel)."""
+    if _get(env, "POT_SLACK_CHANNEL") or _get(env, "POT_SLACK_WEBHOOK_URL"):
+        return []
+    return [name for name, spec in specs.items() if spec.type == "slack" and not getattr(spec, "channel", None)]

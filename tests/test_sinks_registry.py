@@ -48,7 +48,7 @@ def test_slack_webhook_mode_and_email_port_defaults() -> None:
 @pytest.mark.parametrize(
     ("names", "env", "expected"),
     [
-        (["slack"], {}, "set POT_SLACK_BOT_TOKEN (and name a channel in the policy or POT_SLACK_CHANNEL), or POT_SLACK_WEBHOOK_URL"),
+        (["slack"], {}, "set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL"),
         (["slack"], {"POT_SLACK_BOT_TOKEN": TOKEN}, "POT_SLACK_CHANNEL"),
         (["slack"], {"POT_SLACK_WEBHOOK_URL": "ftp://" + HOOK[8:]}, "POT_SLACK_WEBHOOK_URL must be an http(s) URL"),
         (["webhook"], {"POT_WEBHOOK_URL": "https://hooks.acme.example/pot"}, "POT_WEBHOOK_SECRET"),
