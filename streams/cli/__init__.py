@@ -14,11 +14,13 @@ from . import connect  # noqa: F401  (pot connect: platform connectors, issue 14
 from .base import cli
 from .desk import register as _register_desk
 from .report import register as _register_report
+from .routes import register as _register_routes
 
 __all__ = ["cli", "main"]
 
 _register_desk(cli)
 _register_report(cli)
+_register_routes(cli)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import typer
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
 from .connect import check_connectors, start_connectors
 
-__all__ = ["run", "sample_file", "send"]
+__all__ = ["run", "sample_file", "send", "slack_status"]
 
 
 def sample_file() -> Path:
@@ -22,12 +22,40 @@ def sample_file() -> Path:
 
 
 
+def slack_status(web_host: str, has_api_token: bool) -> list[str]:
+    """What ``pot run`` says at start about Slack's inbound path and about a web API reachable from elsewhere."""
+    import ipaddress
+
+    from sinks.slack_settings import SlackSettings
+
+    try:
+        loopback = web_host == "localhost" or ipaddress.ip_address(web_host).is_loopback
+    except ValueError:
+        loopback = False
+    slack, lines = SlackSettings(), []
+    if slack.socket_mode:
+        lines.append("Slack buttons: Socket Mode (POT_SLACK_APP_TOKEN); no public URL needed")
+    if slack.signing_secret is not None:
+        lines.append("Slack buttons: signed HTTP clicks on POST /slack/interactions (POT_SLACK_SIGNING_SECRET)")
+    if not loopback:
+        lines.append(
+            f"[yellow]warning:[/yellow] the web API listens on {web_host}, beyond this machine: put it behind TLS "
+            "(a reverse proxy) and expose only /slack/interactions if Slack is all that needs it"
+            + ("" if has_api_token else "; POT_API_TOKEN is not set, so anyone who reaches it can post and acknowledge alerts")
+        )
+    return lines
+
+
 @cli.command()
 def run(
     broker: Optional[str] = typer.Option(None, help="kafka://host:port of a cluster; none starts the embedded broker.", envvar="POT_BROKER"),
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
     web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
+    web_host: Optional[str] = typer.Option(
+        None, help="Address the HTTP API listens on (default 127.0.0.1); 0.0.0.0 for Slack's interactivity URL. See docs/slack.md.",
+        envvar="POT_WEB_HOST",
+    ),
     data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
     shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
@@ -48,7 +76,7 @@ def run(
     from .replay import replay_task
 
     settings = settings_or_exit(
-        broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
         policy_file=policy,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +131,8 @@ def run(
         f"web API on http://{settings.web_host}:{settings.web_port} (POST /posts, /metrics); "
         f"alerts are logged to {settings.alerts_path}. Ctrl-C stops everything."
     )
+    for line in slack_status(settings.web_host, settings.api_token is not None):
+        err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
         worker.execute_from_commandline()

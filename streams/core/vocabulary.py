@@ -62,7 +62,7 @@ ALERT_LABELS: tuple[str, ...] = get_args(AlertLabel)
 assert ALERT_LABELS == tuple(label for label in LABELS if label != Label.OTHER)
 PRIORITIES: tuple[str, ...] = tuple(priority.value for priority in Priority)
 BASE_PRIORITY: dict[str, str] = {"complaint": "P2", "question": "P3", "suggestion": "P4", "praise": "P4", "other": "P3"}
-"""The priority of an alert before modifiers: the one documented rule (README, "Priority")."""
+"""The priority of an alert before modifiers: the one documented rule (docs/policy.md, "Priority")."""
 
 PLATFORMS: tuple[str, ...] = ("x", "mastodon", "bluesky", "reddit", "facebook", "instagram", "trustpilot", "google")
 """The canonical platform names of the shipped mappers (``docs/platforms.md``). Posts are validated into
