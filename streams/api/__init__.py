@@ -1,10 +1,13 @@
 """The worker's HTTP API (faust's web server): posts and corrections in, the desk (alerts, silences),
-Slack interactions, health and metrics. Each module registers its views on the runtime's app."""
+Slack interactions (HTTP and Socket Mode), native platform payloads (``/ingest/{format}``), health and
+metrics. Each module registers its views on the runtime's app."""
 
 from __future__ import annotations
 
+from sinks.slack_settings import SlackSettings
+
 from ..runtime import Runtime
-from . import alerts, posts, slack
+from . import alerts, desk, ingest, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -14,4 +17,9 @@ def register_api(rt: Runtime) -> None:
     token = rt.settings.api_token.get_secret_value() if rt.settings.api_token else None
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
-    slack.register(rt)
+    # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*).
+    slack_settings = SlackSettings()
+    slack.register(rt, slack_settings)
+    slack_socket.register(rt, slack_settings)
+    desk.register(rt)
+    ingest.register(rt, lambda header: authorised(header, token))
