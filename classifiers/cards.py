@@ -44,6 +44,30 @@ def detail_rows(name: str, s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def comparison_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Old → new per held-out set: the figures a ship decision is made on."""
+    def pick(s: dict[str, Any] | None, key: str) -> Any:
+        if s is None:
+            return None
+        if key in ("precision", "recall"):
+            return s["per_label"].get("complaint", {}).get(key)
+        return s.get(key)
+
+    def lang(s: dict[str, Any] | None) -> str:
+        worst = (s or {}).get("min_language")
+        return f"{worst['lang']} {worst['macro_f1']:.3f}" if worst else ""
+
+    lines = [
+        "| held-out set | n | macro-F1 old → new | complaint P old → new | complaint R old → new | non-suggestions called suggestion old → new | worst language old → new | ECE old → new |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in new.items():
+        o = old.get(name)
+        cells = [f"{_fmt(pick(o, k))} → {_fmt(pick(s, k))}" for k in ("macro_f1", "precision", "recall", "non_suggestion_as_suggestion")]
+        lines.append(f"| {name} | {s['n']} | " + " | ".join(cells) + f" | {lang(o)} → {lang(s)} | {_fmt(pick(o, 'ece'))} → {_fmt(pick(s, 'ece'))} |")
+    return lines
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The model card as Markdown tables, for people (``card.json`` holds the same, for machines)."""
     lines = [f"# Model card: {card['version']}", "", f"- encoder: `{card['encoder']}` ({'int8 dynamic quantisation' if card.get('quantize') else 'fp32'})"]
@@ -72,6 +96,9 @@ def render_card(card: dict[str, Any]) -> str:
     if card.get("commands"):
         lines += ["", "## Commands", ""] + [f"- {what}: `{cmd}`" for what, cmd in card["commands"].items()]
     scores = card.get("scores", {})
+    compared = card.get("compared_with")
+    if compared and scores:
+        lines += ["", f"## Against {compared['version']}, same sets, same command", ""] + comparison_rows(compared["scores"], scores)
     if scores:
         lines += ["", "## Held-out scores", ""] + summary_rows(scores)
         for name, s in scores.items():
