@@ -67,7 +67,15 @@ def _slack(env: Env, alerts_path: Path) -> Sink:
     _check_http_url("slack", "POT_SLACK_API_URL", api_url)
     if token:
         (channel,) = _require(env, "slack", "POT_SLACK_CHANNEL")
-        return SlackSink(token=token, channel=channel, api_url=api_url)
+        sink = SlackSink(token=token, channel=channel, api_url=api_url)
+        rate = _get(env, "POT_SLACK_RATE_PER_S")  # Slack's own limit is about 1/s per channel; a test server takes more
+        if rate is not None:
+            try:
+                sink.rate_per_s = float(rate)
+            except ValueError:
+                raise ValueError("receiver 'slack': POT_SLACK_RATE_PER_S must be a number") from None
+            sink.burst = max(1, int(sink.rate_per_s))
+        return sink
     if webhook:
         _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", webhook)
         return SlackSink(webhook_url=webhook)

@@ -25,7 +25,7 @@ PUBLIC = {
     "streams.cli": ["cli", "main"],
     "sinks": ["ConsoleSink", "Delivered", "DeliveryError", "JsonlSink", "Sink", "check_sink"],
     "sinks.pipeline": [
-        "Attempt", "Breaker", "DeadLetter", "Dedup", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
+        "Attempt", "Breaker", "DeadLetter", "Dedup", "Intent", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
         "Retry", "Stage", "Status", "backoff_s", "compose", "deliver", "deliver_with_retry", "for_receiver",
     ],
     "sinks.email": [
