@@ -96,7 +96,7 @@ class RedactSecrets(logging.Filter):
         if any(secret in message for secret in self.secrets):
             for secret in self.secrets:
                 message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
+            record.msg, record.args = message, ()
         return True
 
 

@@ -40,6 +40,7 @@ class Hit:
     alert_id: str
     key: str
     status: int
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class WebhookLog:
                 if wait_s:
                     time.sleep(wait_s)
                 with log.lock:
-                    log.hits.append(Hit(time.time(), alert_id, self.headers.get("Idempotency-Key", ""), status))
+                    log.hits.append(Hit(time.time(), alert_id, self.headers.get("Idempotency-Key", ""), status, body))
                 try:
                     self.send_response(status)
                     self.end_headers()
@@ -78,6 +79,10 @@ class WebhookLog:
     def delivered(self) -> list[Hit]:
         with self.lock:
             return [hit for hit in self.hits if 200 <= hit.status < 300]
+
+    def notices(self) -> list[dict[str, Any]]:
+        """The follow-ups delivered (answered 2xx), each as often as it came."""
+        return [hit.body for hit in self.delivered() if hit.body.get("type") == "notice"]
 
 
 class _Loop:

@@ -4,7 +4,7 @@ Slack interactions, health and metrics. Each module registers its views on the r
 from __future__ import annotations
 
 from ..runtime import Runtime
-from . import alerts, posts, slack
+from . import alerts, limits, openapi, posts, slack
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -12,6 +12,9 @@ __all__ = ["authorised", "register_api"]
 
 def register_api(rt: Runtime) -> None:
     token = rt.settings.api_token.get_secret_value() if rt.settings.api_token else None
+    limiter = limits.RequestLimiter(rt.settings.http_rate_per_s, rt.settings.http_burst)
+    rt.app.web.web_app.middlewares.append(limits.middleware(limiter))
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
     slack.register(rt)
+    openapi.register(rt)
