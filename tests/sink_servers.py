@@ -7,6 +7,7 @@ threaded controller on a free loopback port.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import socket
 import ssl
@@ -107,6 +108,9 @@ class FakeSlack:
     updates: list[dict[str, Any]] = field(default_factory=list)
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     lookups: list[dict[str, Any]] = field(default_factory=list)
+    hang_s: Callable[[dict[str, Any]], float] | None = None
+    """Seconds to wait before answering a ``chat.postMessage`` it has already posted (a Slack slower than the
+    client's timeout: the message is there, the client never hears so)."""
     real_time: bool = False
     """ts values from the clock (e2e tests, where ``oldest`` must mean something); else from 2024-05-01, counted."""
 
@@ -153,6 +157,8 @@ class FakeSlack:
         self.messages[ts] = message
         if body.get("thread_ts"):
             self.replies.setdefault(str(body["thread_ts"]), []).append(message)
+        if self.hang_s is not None and (delay := self.hang_s(body)) > 0:
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "message": {"text": body.get("text")}})
 
     async def _update(self, request: web.Request) -> web.StreamResponse:
