@@ -194,3 +194,20 @@ def test_the_webhook_idempotency_key_is_the_same_on_every_try_and_after_a_restar
     keys = [seen.headers["Idempotency-Key"] for seen in receiver.seen]
     assert keys == ["al-hook:alert"] * 3
     assert {json.loads(seen.body)["alert_id"] for seen in receiver.seen} == {"al-hook"}
+
+
+def test_without_the_history_scope_slack_warns_once_and_posts(caplog):
+    async def scenario() -> FakeSlack:
+        fake = FakeSlack(TOKEN, real_time=True)
+        async with serve(fake.app()) as base:
+            sink = slack(fake, base)
+            fake.script.append(slack_error("missing_scope"))
+            log = {"al-scope|chat": {"intent_at": time.time() - 5, "attempt": 1, "receiver": "chat"}}
+            outcome = await pipeline(sink, log, started_at=time.time())(attempt(sink, fresh_alert("al-scope")))
+            assert outcome.status == "delivered" and outcome.reason != "reconciled"
+            await sink.close()
+        return fake
+
+    fake = asyncio.run(scenario())
+    assert fake.alert_posts() == ["al-scope"]
+    assert sum("cannot look messages up" in r.getMessage() for r in caplog.records) == 1

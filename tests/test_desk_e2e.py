@@ -210,8 +210,9 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
+    hook = Receivers().__enter__()
     env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
-           "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2"}
+           "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2", **hook.env()}
     monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
     web, data = monitor.web, tmp_path / "w"
     try:
@@ -261,3 +262,4 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     finally:
         stop_monitor(monitor)
         broker.stop()
+        hook.__exit__(None, None, None)
