@@ -4,7 +4,7 @@ Slack interactions, health and metrics. Each module registers its views on the r
 from __future__ import annotations
 
 from ..runtime import Runtime
-from . import alerts, limits, openapi, posts, slack
+from . import alerts, desk, limits, openapi, posts, slack
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -17,4 +17,5 @@ def register_api(rt: Runtime) -> None:
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
     slack.register(rt)
+    desk.register(rt)
     openapi.register(rt)
