@@ -26,7 +26,7 @@ from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonlSink
 
-__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks"]
+__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks", "channel_missing", "check_receivers"]
 
 Env = Mapping[str, str]
 
@@ -72,14 +72,14 @@ def _timeout(env: Env, receiver: str) -> float:
 
 
 def _slack(env: Env, alerts_path: Path) -> Sink:
-    from .slack import DEFAULT_API_URL, SlackSink
+    from .slack import SlackSink
+    from .slack_settings import SlackSettings
 
-    token, channel, webhook = (_get(env, n) for n in ("POT_SLACK_BOT_TOKEN", "POT_SLACK_CHANNEL", "POT_SLACK_WEBHOOK_URL"))
-    api_url = _get(env, "POT_SLACK_API_URL") or DEFAULT_API_URL
-    _check_http_url("slack", "POT_SLACK_API_URL", api_url)
-    if token:
-        (channel,) = _require(env, "slack", "POT_SLACK_CHANNEL")
-        sink = SlackSink(token=token, channel=channel, api_url=api_url, timeout_s=_timeout(env, "slack"))
+    settings = SlackSettings.from_env(env)
+    _check_http_url("slack", "POT_SLACK_API_URL", settings.api_url)
+    if settings.bot_token:
+        sink = SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url,
+                         timeout_s=_timeout(env, "slack"))
         rate = _get(env, "POT_SLACK_RATE_PER_S")  # Slack's own limit is about 1/s per channel; a test server takes more
         if rate is not None:
             try:
@@ -88,12 +88,19 @@ def _slack(env: Env, alerts_path: Path) -> Sink:
                 raise ValueError("receiver 'slack': POT_SLACK_RATE_PER_S must be a number") from None
             sink.burst = max(1, int(sink.rate_per_s))
         return sink
-    if webhook:
-        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", webhook)
-        return SlackSink(webhook_url=webhook, timeout_s=_timeout(env, "slack"))
-    raise ValueError(
-        "receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN and POT_SLACK_CHANNEL, or POT_SLACK_WEBHOOK_URL"
-    )
+    if settings.webhook_url:
+        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
+        return SlackSink(webhook_url=settings.webhook_url.get_secret_value(), timeout_s=_timeout(env, "slack"))
+    raise ValueError("receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL")
+
+
+def _needs_channel(name: str, sink: Sink) -> None:
+    """A Slack bot posts where its receiver says; one with no channel anywhere is a configuration error."""
+    if getattr(sink, "_token", None) and not getattr(sink, "channel", None):
+        raise ValueError(
+            f"receiver {name!r}: no Slack channel: give it `channel:` in the policy (receivers.{name}.channel) "
+            "or set POT_SLACK_CHANNEL"
+        )
 
 
 def _webhook(env: Env, alerts_path: Path) -> Sink:
@@ -169,6 +176,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
             if not hasattr(sink, "recipients"):
                 raise ValueError(f"receiver {name!r}: `to` only applies to email receivers")
             sink.recipients = list(spec.to)
+        _needs_channel(name, sink)
         sinks[name] = sink
     return sinks
 
@@ -178,4 +186,29 @@ def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:
         raise ValueError(f"unknown receivers {unknown}; known: {', '.join(BUILDERS)}")
-    return {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    sinks = {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    for name, sink in sinks.items():
+        _needs_channel(name, sink)
+    return sinks
+
+
+def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, str | None]:
+    """Each receiver a policy names → ``None`` when it can be built from ``env``, else why not (naming the
+    variables to set, never their values). What ``pot policy check`` reports before a worker needs them."""
+    problems: dict[str, str | None] = {}
+    for name, spec in specs.items():
+        try:
+            build_receivers({name: spec}, env, alerts_path=alerts_path)
+        except ValueError as exc:
+            problems[name] = str(exc)
+        else:
+            problems[name] = None
+    return problems
+
+
+def channel_missing(specs: Mapping[str, Any], env: Env = os.environ) -> list[str]:
+    """Slack receivers that could never post with a bot token: no ``channel:`` in the policy, no
+    ``POT_SLACK_CHANNEL`` default, and no incoming webhook (which brings its own channel)."""
+    if _get(env, "POT_SLACK_CHANNEL") or _get(env, "POT_SLACK_WEBHOOK_URL"):
+        return []
+    return [name for name, spec in specs.items() if spec.type == "slack" and not getattr(spec, "channel", None)]

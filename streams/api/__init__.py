@@ -1,10 +1,13 @@
 """The worker's HTTP API (faust's web server): posts and corrections in, the desk (alerts, silences),
-Slack interactions, health and metrics. Each module registers its views on the runtime's app."""
+Slack interactions (HTTP and Socket Mode), native platform payloads (``/ingest/{format}``), health and
+metrics. Each module registers its views on the runtime's app."""
 
 from __future__ import annotations
 
+from sinks.slack_settings import SlackSettings
+
 from ..runtime import Runtime
-from . import alerts, desk, limits, openapi, posts, slack
+from . import alerts, desk, ingest, limits, openapi, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -16,6 +19,10 @@ def register_api(rt: Runtime) -> None:
     rt.app.web.web_app.middlewares.append(limits.middleware(limiter))
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
-    slack.register(rt)
+    # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*).
+    slack_settings = SlackSettings()
+    slack.register(rt, slack_settings)
+    slack_socket.register(rt, slack_settings)
     desk.register(rt)
+    ingest.register(rt, lambda header: authorised(header, token))
     openapi.register(rt)

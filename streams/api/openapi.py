@@ -115,6 +115,23 @@ def spec() -> dict[str, Any]:
             "summary": "Expire a silence now", "security": bearer,
             "parameters": [{"name": "silence_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _json(anything, "expired"), **UNAUTHORISED, "404": _error("no such silence")}}},
+        "/ingest/{format}": {
+            "get": {"summary": "The Meta webhook verification handshake (facebook, instagram)",
+                    "parameters": [{"name": "format", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "hub.challenge back", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                  "400": {"description": "no hub.challenge", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                  "403": {"description": "wrong verify token", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                  "405": _error("not a Meta format: send payloads with POST"),
+                                  "429": _error("over the request rate (POT_HTTP_RATE_PER_S)", retry_after=True)}},
+            "post": {"summary": "A platform's native payload, mapped to posts (bearer token; Meta formats: signed)",
+                     "security": bearer,
+                     "parameters": [{"name": "format", "in": "path", "required": True, "schema": {"type": "string"}}],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+                     "responses": {"200": _json(anything, "Meta delivery taken"), "202": _json(anything, "mapped and published"),
+                                   "400": _json(anything, "nothing in it mapped"), **UNAUTHORISED,
+                                   "404": _error("unknown format"), "413": _error("too large"),
+                                   "429": _error("over the request rate (POT_HTTP_RATE_PER_S)", retry_after=True),
+                                   "503": _error("the broker did not confirm in time, or Meta secret unset", retry_after=False)}}},
         "/slack/interactions": {"post": {
             "summary": "Slack button clicks, signed with the app's signing secret",
             "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

@@ -1,4 +1,5 @@
-"""``pot run`` (the monitor: broker, topics, classifier, worker, web API) and ``pot send`` (publish posts)."""
+"""``pot run`` (the monitor: broker, topics, classifier, worker, web API, and the connectors named in
+``POT_CONNECTORS``) and ``pot send`` (publish posts, or native payloads with ``--format``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Optional
 import typer
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
+from .connect import check_connectors, start_connectors
 
-__all__ = ["run", "sample_file", "send"]
+__all__ = ["run", "sample_file", "send", "slack_status"]
 
 
 def sample_file() -> Path:
@@ -20,12 +22,40 @@ def sample_file() -> Path:
 
 
 
+def slack_status(web_host: str, has_api_token: bool) -> list[str]:
+    """What ``pot run`` says at start about Slack's inbound path and about a web API reachable from elsewhere."""
+    import ipaddress
+
+    from sinks.slack_settings import SlackSettings
+
+    try:
+        loopback = web_host == "localhost" or ipaddress.ip_address(web_host).is_loopback
+    except ValueError:
+        loopback = False
+    slack, lines = SlackSettings(), []
+    if slack.socket_mode:
+        lines.append("Slack buttons: Socket Mode (POT_SLACK_APP_TOKEN); no public URL needed")
+    if slack.signing_secret is not None:
+        lines.append("Slack buttons: signed HTTP clicks on POST /slack/interactions (POT_SLACK_SIGNING_SECRET)")
+    if not loopback:
+        lines.append(
+            f"[yellow]warning:[/yellow] the web API listens on {web_host}, beyond this machine: put it behind TLS "
+            "(a reverse proxy) and expose only /slack/interactions if Slack is all that needs it"
+            + ("" if has_api_token else "; POT_API_TOKEN is not set, so anyone who reaches it can post and acknowledge alerts")
+        )
+    return lines
+
+
 @cli.command()
 def run(
     broker: Optional[str] = typer.Option(None, help="kafka://host:port of a cluster; none starts the embedded broker.", envvar="POT_BROKER"),
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
     web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
+    web_host: Optional[str] = typer.Option(
+        None, help="Address the HTTP API listens on (default 127.0.0.1); 0.0.0.0 for Slack's interactivity URL. See docs/slack.md.",
+        envvar="POT_WEB_HOST",
+    ),
     data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
     shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
@@ -46,7 +76,7 @@ def run(
     from .replay import replay_task
 
     settings = settings_or_exit(
-        broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
         policy_file=policy,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +90,7 @@ def run(
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    chosen_connectors = check_connectors()
     replay_path = sample_file() if replay == "sample" else (Path(replay) if replay else None)
     if replay_path is not None and not replay_path.is_file():
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
@@ -92,6 +123,7 @@ def run(
         raise typer.Exit(3) from None
 
     runtime = create_worker(settings, model, sinks, shadow_model, holder)
+    runtime.connectors = start_connectors(settings, chosen_connectors)
     app = runtime.app
     if replay_path is not None:
         app.task(replay_task(runtime.topics.posts, replay_path, replay_pace))
@@ -99,10 +131,14 @@ def run(
         f"web API on http://{settings.web_host}:{settings.web_port} (POST /posts, /metrics); "
         f"alerts are logged to {settings.alerts_path}. Ctrl-C stops everything."
     )
+    for line in slack_status(settings.web_host, settings.api_token is not None):
+        err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
+        if runtime.connectors is not None:
+            runtime.connectors.stop()
         if isinstance(model, ClassifierProcess):
             model.close()
         if embedded is not None:
@@ -112,18 +148,37 @@ def run(
 
 @cli.command()
 def send(
-    file: str = typer.Argument(..., help="JSONL file of posts, or - for standard input."),
+    file: str = typer.Argument(..., help="JSONL file of posts (or of native payloads with --format), or - for standard input."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="Native payloads of a platform: x, mastodon, bluesky, reddit, facebook, instagram, trustpilot, google."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the normalised posts as JSON lines on stdout; send nothing (no broker needed)."),
     broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
     data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
+    from ..platforms import UnknownFormat
+    from ..platforms import get as get_format
+    from . import native
     from .ingest import publish_lines
 
-    settings = client_settings(broker, data_dir)
-    stream = sys.stdin.buffer if file == "-" else None
+    if format is not None:
+        try:
+            get_format(format)
+        except UnknownFormat as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)
+    if dry_run:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.dry_run(format, source, sys.stdout, err, settings_or_exit(data_dir=data_dir).max_post_bytes)
+        raise typer.Exit(1 if result.rejected else 0)
+    settings = client_settings(broker, data_dir)
+    if format is not None:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.send(settings, format, source, str(path or "stdin"), err)
+        raise typer.Exit(1 if result.rejected else 0)
+    stream = sys.stdin.buffer if file == "-" else None
     summary = publish_lines(settings, path, stream, err)
     raise typer.Exit(1 if summary.rejected else 0)
