@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     )
     batch_wait_s: float = Field(default=0.05, ge=0)
 
+    http_rate_per_s: float = Field(
+        default=50.0, ge=0, description="Requests a second each client may make to POST /posts and /ingest/ (0: no limit).")
+    http_burst: int = Field(default=100, ge=1, description="Requests a client may make at once before the rate applies.")
+
     max_post_bytes: int = Field(default=64 * 1024, ge=256)
     publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
