@@ -2,7 +2,9 @@
 
 Adding a receiver type is a new sink module plus one line in
 :data:`SINK_TYPES`; the policy's ``receivers:`` accept exactly these types.
-Each entry builds its sink from ``POT_*`` environment variables.
+Each entry builds its sink from ``POT_*`` variables, handed over by the settings tree
+(``streams.config.Settings.receiver_env``: the environment and ``.env``, validated); nothing here reads
+``os.environ``.
 
 Credentials come from the environment only. A receiver that is named but not
 configured fails at start-up with a ``ValueError`` naming the missing
@@ -16,7 +18,6 @@ first alert needs it rather than as a dead letter later.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
 BUILDERS = SINK_TYPES
 
 
-def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """The receivers a policy names: each a sink type with its own channel or address list.
 
     Credentials still come from the environment, per sink type; a spec only
@@ -153,7 +154,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
     return sinks
 
 
-def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_sinks(names: list[str], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """One sink per distinct receiver name, keyed by that name (what alerts' ``receivers`` refer to)."""
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:

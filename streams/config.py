@@ -1,7 +1,11 @@
-"""Settings for a worker, read from the environment (``POT_*``) and the command line.
+"""Every setting, one tree: read from the environment (``POT_*``), a ``.env`` file, and the command line.
 
-Secrets (the API token) come from the environment only and are typed as
-``SecretStr`` so that printing the settings never shows them.
+The worker's own settings are fields of :class:`Settings` (``POT_BROKER``);
+the sections of :mod:`streams.config_sections` nest under it
+(``POT_KAFKA_SASL_USERNAME`` is ``settings.kafka.sasl_username``). Secrets
+are typed as ``SecretStr`` so that printing the settings never shows them;
+:mod:`streams.config_check` turns validation errors into sentences that name
+the variable, and lists ``POT_*`` variables that no setting reads.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .config_sections import (
+    EmailSection, HFSection, KafkaSection, PagerDutySection, SlackSection, SmtpSection, WebhookSection,
+)
 from .core.vocabulary import LABELS
 
 __all__ = ["DEFAULT_WINDOWS_S", "Settings"]
@@ -26,11 +33,14 @@ DEFAULT_WINDOWS_S: dict[str, int] = {
 class Settings(BaseSettings):
     """Everything a worker needs to know; every field can be set as ``POT_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="POT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="POT_", extra="ignore", env_file=".env", env_file_encoding="utf-8",
+        env_nested_delimiter="_", env_nested_max_split=1,
+    )
 
     broker: str | None = Field(
         default=None,
-        description="kafka://host:port[,host:port]; empty starts the embedded broker.",
+        description="kafka://host:port[,host:port] of a cluster; unset or `embedded` starts the in-memory embedded broker.",
     )
     broker_wait_s: float = Field(default=20.0, gt=0, description="How long to wait for the broker.")
     topic_prefix: str = Field(default="pot.", description="Prefix of every topic name.")
@@ -84,11 +94,20 @@ class Settings(BaseSettings):
         default=None, description="Seconds to add to the system time, read from this file (tests and fire drills)."
     )
     api_url: str = Field(default="http://127.0.0.1:6066", description="Where `pot ack`, `pot alerts`, `pot silence` reach a worker.")
+    model_cache: Path | None = Field(default=None, description="Where rebuilt models live (read by classifiers/encoder.py).")
+
+    kafka: KafkaSection = Field(default_factory=KafkaSection, description="POT_KAFKA_*: TLS and SASL of every Kafka client.")
+    slack: SlackSection = Field(default_factory=SlackSection, description="POT_SLACK_*: the Slack receiver and buttons.")
+    webhook: WebhookSection = Field(default_factory=WebhookSection, description="POT_WEBHOOK_*: the webhook receiver.")
+    smtp: SmtpSection = Field(default_factory=SmtpSection, description="POT_SMTP_*: the email receiver's server.")
+    email: EmailSection = Field(default_factory=EmailSection, description="POT_EMAIL_*: the email receiver's addresses.")
+    pagerduty: PagerDutySection = Field(default_factory=PagerDutySection, description="POT_PAGERDUTY_*: the PagerDuty receiver.")
+    hf: HFSection = Field(default_factory=HFSection, description="POT_HF_*: the hf-sequence classifier.")
 
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        if value is None or not value.strip() or value.strip().lower() == "embedded":
             return None
         value = value.strip()
         if "://" not in value:
@@ -117,6 +136,16 @@ class Settings(BaseSettings):
     @property
     def alerts_path(self) -> Path:
         return self.alerts_file or self.data_dir / "alerts.jsonl"
+
+    def receiver_env(self) -> dict[str, str]:
+        """The receivers' settings as the ``POT_*`` → value mapping :mod:`sinks.registry` builds sinks from.
+
+        sinks/ imports nothing from streams/, so the tree hands it plain names and values; what it holds
+        came from the environment or the ``.env`` file, validated here first."""
+        from .config_check import flat_values
+
+        return {name: value for name, value in flat_values(self, reveal=True).items()
+                if value and name.split("_")[1].lower() in ("slack", "webhook", "smtp", "email", "pagerduty")}
 
     def topic(self, name: str) -> str:
         """Full topic name for one of ``posts classified alerts events dlq``."""

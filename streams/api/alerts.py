@@ -9,6 +9,9 @@ waits briefly for it so that the answer reflects the new state.
 
 ``GET /alerts?state=open`` lists the alerts in this worker's partitions with
 time left; with several workers, ask each (or read the ``events`` topic).
+Reads carry customer text, so they need the bearer token as writes do; an
+ack or resolve must name its actor (``{"actor": ...}``), which the action,
+the clock and the ``events`` topic record.
 """
 
 from __future__ import annotations
@@ -34,14 +37,12 @@ ACTOR_MAX = 200
 
 
 def _actor(body: bytes) -> str | None:
-    """The person acting, from ``{"actor": ...}``; ``None`` when the body is unusable."""
-    if not body.strip():
-        return "http"
+    """The person acting, from ``{"actor": ...}``; ``None`` when the body does not name one."""
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    actor = obj.get("actor", "http") if isinstance(obj, dict) else None
+    actor = obj.get("actor") if isinstance(obj, dict) else None
     if not isinstance(actor, str) or not actor.strip() or len(actor) > ACTOR_MAX:
         return None
     return "".join(ch for ch in actor.strip() if ch.isprintable())
@@ -58,6 +59,8 @@ def register(rt: Runtime, authorised: Any) -> None:
 
     class Alerts(View):
         async def get(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization")):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
             state = request.query.get("state")
             if state is not None and state not in STATES:
                 return self.json({"error": f"state must be one of {', '.join(STATES)}"}, status=400)
@@ -103,6 +106,8 @@ def register(rt: Runtime, authorised: Any) -> None:
 
     class Silences(View):
         async def get(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization")):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
             now = clock.time()
             rows = [s.model_dump() | {"active": s.active(now)} for s in rt.silences.values()]
             if request.query.get("all") not in ("1", "true"):

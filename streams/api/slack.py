@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -54,7 +53,8 @@ def actor_of(payload: dict[str, Any]) -> str:
 
 def register(rt: Runtime) -> None:
     app = rt.app
-    secret = os.environ.get("POT_SLACK_SIGNING_SECRET", "").strip() or None
+    signing = rt.settings.slack.signing_secret
+    secret = signing.get_secret_value().strip() or None if signing else None
 
     class Interactions(View):
         async def post(self, request: Request) -> Response:

@@ -10,7 +10,13 @@ import typer
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
 
-__all__ = ["run", "sample_file", "send"]
+__all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send"]
+
+EMBEDDED_NOTICE = (
+    "The embedded broker keeps everything in memory: stopping or restarting `pot run` loses queued posts, "
+    "open alerts and their SLA clocks, silences, digests, dedupe and author history. For a durable setup set "
+    "POT_BROKER to a Kafka cluster (deploy/compose/docker-compose.yml; docs/kafka.md)."
+)
 
 
 def sample_file() -> Path:
@@ -22,7 +28,9 @@ def sample_file() -> Path:
 
 @cli.command()
 def run(
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port of a cluster; none starts the embedded broker.", envvar="POT_BROKER"),
+    broker: Optional[str] = typer.Option(
+        None, help="kafka://host:port of a cluster; unset or `embedded` starts the in-memory embedded broker.", envvar="POT_BROKER",
+    ),
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
     web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
@@ -30,7 +38,7 @@ def run(
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
     shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
     policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml).", envvar="POT_POLICY_FILE"),
-    log_level: str = typer.Option("warning", help="Log level of the worker."),
+    log_level: str = typer.Option("warning", help="Log level of the worker: debug, info, warning or error."),
 ) -> None:
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
     import faust
@@ -42,13 +50,20 @@ def run(
     from ..agents import create_worker
     from ..core.policy import PolicyError, PolicyHolder, policy_for_receivers
     from ..kafka.broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
+    from ..kafka.security import describe, kafka_python_kwargs
     from ..kafka.topics import SINGLE_PARTITION_TOPICS, TOPICS
     from .replay import replay_task
 
     settings = settings_or_exit(
-        broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        strict=True, broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
         policy_file=policy,
     )
+    if settings.broker is None and settings.kafka.security_protocol != "PLAINTEXT":
+        err.print(
+            f"[red]configuration error:[/red] POT_KAFKA_SECURITY_PROTOCOL={settings.kafka.security_protocol} but POT_BROKER "
+            "is unset; set POT_BROKER to your cluster (the embedded broker takes no TLS or SASL)"
+        )
+        raise typer.Exit(2)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         holder = PolicyHolder(settings.policy_file, default=policy_for_receivers(settings.receivers, settings.windows_s, settings.uncertain_below))
@@ -56,7 +71,7 @@ def run(
         err.print(f"[red]policy error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        sinks = build_receivers(holder.current.receivers, alerts_path=settings.alerts_path)
+        sinks = build_receivers(holder.current.receivers, settings.receiver_env(), alerts_path=settings.alerts_path)
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -79,14 +94,20 @@ def run(
             settings.broker = embedded.url
             broker_file.write_text(embedded.url + "\n")
             err.print(f"embedded broker (tansu) on [bold]{embedded.bootstrap}[/bold]")
+            err.print(f"[yellow]{EMBEDDED_NOTICE}[/yellow]")
         else:
-            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s)
-        created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication)
-        created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication)
+            err.print(f"Kafka at [bold]{settings.broker}[/bold] ({describe(settings)})")
+            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s, security=kafka_python_kwargs(settings))
+        security = kafka_python_kwargs(settings)
+        created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication, security)
+        created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication, security)
         if created:
             err.print(f"created topics: {', '.join(created)}")
     except BrokerUnreachable as exc:
-        err.print(f"[red]broker unreachable:[/red] {exc}")
+        where = "the embedded broker" if embedded else f"POT_BROKER={settings.broker}"
+        err.print(f"[red]broker unreachable ({where}):[/red] {exc}")
+        if not embedded:
+            err.print("the embedded broker is used only when POT_BROKER is unset or `embedded`; nothing was started")
         if embedded:
             embedded.stop()
         raise typer.Exit(3) from None
@@ -114,7 +135,7 @@ def run(
 def send(
     file: str = typer.Argument(..., help="JSONL file of posts, or - for standard input."),
     broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address.", envvar="POT_DATA_DIR"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
     from .ingest import publish_lines
