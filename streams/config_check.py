@@ -4,14 +4,14 @@ Pydantic reports ``kafka.sasl_mechanism: Input should be 'PLAIN', ...``; a
 user set ``POT_KAFKA_SASL_MECHANISM``. :func:`explain` says which variable is
 wrong, what it held (never a secret's value) and the form expected.
 :func:`unknown_variables` finds what :class:`~streams.config.Settings`
-would silently ignore (a misspelt ``POT_BROKR`` would otherwise start the
+would silently ignore (a misspelt ``POT_BROKERS`` would otherwise start the
 embedded broker), with the closest known name.
 
 >>> from streams.config import Settings
 >>> "POT_KAFKA_SASL_PASSWORD" in variables(Settings) and "POT_BROKER" in variables(Settings)
 True
->>> unknown_variables({"POT_BROKR": "kafka://k:9092", "POT_BROKER_WAIT_S": "5", "HOME": "/root"}, Settings)
-[('POT_BROKR', 'POT_BROKER')]
+>>> unknown_variables({"POT_BROKERS": "kafka://k:9092", "POT_BROKER_WAIT_S": "5", "HOME": "/root"}, Settings)
+[('POT_BROKERS', 'POT_BROKER')]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _env_names(name: str, field: FieldInfo) -> list[str]:
 
 
 def variables(model: type[BaseModel]) -> dict[str, tuple[tuple[str, ...], FieldInfo]]:
-    """Every variable the tree reads: ``POT_NAME`` → (path in the tree, field)."""
+    """Every variable the tree reads: ``POT_<FIELD>`` → (path in the tree, field)."""
     sections = _sections(model)
     found: dict[str, tuple[tuple[str, ...], FieldInfo]] = {}
     for name, field in model.model_fields.items():

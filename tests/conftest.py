@@ -79,7 +79,7 @@ def wait_for(check, what: str, timeout: float = 40.0):
 def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> Monitor:
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "POT_BROKER"},
         "POT_DATA_DIR": str(data_dir),
         "POT_WEB_PORT": str(port),
         "POT_API_TOKEN": TOKEN,
@@ -87,7 +87,6 @@ def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args:
         "POT_PARTITIONS": "2",
         **(extra_env or {}),
     }
-    env.pop("POT_BROKER", None)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "monitor.log"
     process = subprocess.Popen(

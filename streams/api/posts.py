@@ -124,7 +124,8 @@ def register(rt: Runtime) -> None:
 
         from ..kafka.security import kafka_python_kwargs
 
-        admin = KafkaAdminClient(**kafka_python_kwargs(settings), request_timeout_ms=2000, client_id="pot-ready")
+        admin = KafkaAdminClient(**kafka_python_kwargs(settings), request_timeout_ms=2000, bootstrap_timeout_ms=3000,
+                                 client_id="pot-ready")
         try:
             present = set(admin.list_topics())
         finally:

@@ -20,7 +20,7 @@ cli = typer.Typer(
     add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
     help="points-of-truth: customer posts in, timely alerts out.",
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 BROKER_FILE = "broker.url"
 

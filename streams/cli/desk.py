@@ -21,7 +21,7 @@ from rich.table import Table
 
 from .output import EVERY, OUTPUT, WATCH, Output, show
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 API = typer.Option("http://127.0.0.1:6066", "--api", envvar="POT_API_URL", help="A worker's HTTP API.")
 ACTOR = typer.Option(None, help="Who is acting (default: your login name).")

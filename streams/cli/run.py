@@ -80,6 +80,15 @@ def run(
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
         raise typer.Exit(2)
 
+    if settings.broker is not None:  # a configured broker is checked before minutes go into loading models
+        err.print(f"Kafka at [bold]{settings.broker}[/bold] ({describe(settings)})")
+        try:
+            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s, security=kafka_python_kwargs(settings))
+        except BrokerUnreachable as exc:
+            err.print(f"[red]broker unreachable (POT_BROKER={settings.broker}):[/red] {exc}")
+            err.print("the embedded broker is used only when POT_BROKER is unset or `embedded`; nothing was started")
+            raise typer.Exit(3) from None
+
     with err.status(f"loading classifier {settings.classifier} (the first start builds the encoder, ~10 s)"):
         model = load_classifier(settings.classifier, "classifier", settings.classify_in_process)
     shadow_model = None
@@ -95,9 +104,6 @@ def run(
             broker_file.write_text(embedded.url + "\n")
             err.print(f"embedded broker (tansu) on [bold]{embedded.bootstrap}[/bold]")
             err.print(f"[yellow]{EMBEDDED_NOTICE}[/yellow]")
-        else:
-            err.print(f"Kafka at [bold]{settings.broker}[/bold] ({describe(settings)})")
-            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s, security=kafka_python_kwargs(settings))
         security = kafka_python_kwargs(settings)
         created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication, security)
         created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication, security)
@@ -106,8 +112,6 @@ def run(
     except BrokerUnreachable as exc:
         where = "the embedded broker" if embedded else f"POT_BROKER={settings.broker}"
         err.print(f"[red]broker unreachable ({where}):[/red] {exc}")
-        if not embedded:
-            err.print("the embedded broker is used only when POT_BROKER is unset or `embedded`; nothing was started")
         if embedded:
             embedded.stop()
         raise typer.Exit(3) from None

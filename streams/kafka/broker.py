@@ -45,10 +45,16 @@ def _die_with_parent() -> None:
 class EmbeddedBroker:
     """A Tansu broker process; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
+        authentication: bool = False,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
+        self.authentication = authentication
+        self.advertised: str | None = None
+        """The listener clients are told to use (a TLS proxy in front, in tests); default: the broker's own."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,9 +78,10 @@ class EmbeddedBroker:
                 "--listener-url",
                 listener,
                 "--advertised-listener-url",
-                listener,
+                self.advertised or listener,
                 "--storage-engine",
                 "memory://tansu/",
+                *(["--authentication"] if self.authentication else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -83,6 +90,11 @@ class EmbeddedBroker:
         )
         if out is not subprocess.DEVNULL:
             out.close()
+        if self.authentication or self.advertised:  # metadata needs SASL, or points to a proxy: wait for the port
+            deadline = time.monotonic() + wait_s
+            while not _tcp_open(self.bootstrap, 0.5) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return self
         try:
             wait_for_broker([self.bootstrap], wait_s, process=self.process)
         except BaseException:
