@@ -21,7 +21,7 @@ import pytest
 
 from streams.kafka.broker import EmbeddedBroker
 from streams.core.records import alert_id_for
-from tests.conftest import start_monitor, stop_monitor
+from tests.conftest import TOKEN, start_monitor, stop_monitor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POSTS = 2400
@@ -69,7 +69,8 @@ def test_three_sigkills_lose_nothing_and_send_nothing_twice(tmp_path):
         # the praise alerts are among them; every alert has its clock, open and unacknowledged
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            rows = httpx.get(f"{monitor.web}/alerts", params={"state": "open"}, timeout=30).json()["alerts"]
+            rows = httpx.get(f"{monitor.web}/alerts", params={"state": "open"}, timeout=30,
+                             headers={"Authorization": f"Bearer {TOKEN}"}).json()["alerts"]
             if len(rows) >= len(expected):
                 break
             time.sleep(1)
