@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     """Everything a worker needs to know; every field can be set as ``POT_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="POT_", extra="ignore", env_file=".env", env_file_encoding="utf-8",
+        env_prefix="POT_", extra="ignore", env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True,
         env_nested_delimiter="_", env_nested_max_split=1,
     )
 
