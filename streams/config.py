@@ -45,17 +45,19 @@ class Settings(BaseSettings):
     broker_wait_s: float = Field(default=20.0, gt=0, description="How long to wait for the broker.")
     topic_prefix: str = Field(default="pot.", description="Prefix of every topic name.")
     partitions: int = Field(default=4, ge=1, description="Partitions of topics the monitor creates.")
-    replication: int = Field(default=1, ge=1)
+    replication: int = Field(default=1, ge=1, description="Replication of topics and changelogs the monitor creates.")
     app_id: str = Field(default="points-of-truth", description="Consumer group and table namespace.")
-    session_timeout_s: float = Field(default=6.0, gt=0)
+    session_timeout_s: float = Field(default=6.0, gt=0, description="Consumer group session timeout.")
 
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6066, ge=0, le=65535)
+    web_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to (0.0.0.0 in containers).")
+    web_port: int = Field(default=6066, ge=0, le=65535, description="Port of the HTTP API and /metrics.")
     api_token: SecretStr | None = Field(default=None, description="Bearer token for POST endpoints.")
 
     data_dir: Path = Field(default=Path("var"), description="Alert log, faust table state.")
     alerts_file: Path | None = Field(default=None, description="JSONL alert log; default data_dir/alerts.jsonl.")
-    receivers: list[str] = Field(default_factory=lambda: ["console", "jsonl"])
+    receivers: list[str] = Field(
+        default_factory=lambda: ["console", "jsonl"], description="Receiver types alerts go to when no policy file is set."
+    )
 
     classifier: str = Field(default="e5-head", description="Classifier name (entry point).")
     classify_in_process: bool = Field(
@@ -64,19 +66,21 @@ class Settings(BaseSettings):
     shadow_classifier: str | None = Field(
         default=None, description="A second classifier run beside the primary; disagreements are counted and logged."
     )
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Posts per classifier call.")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=10000, description="Longest a Kafka fetch waits for data (latency when idle)."
     )
-    batch_wait_s: float = Field(default=0.05, ge=0)
+    batch_wait_s: float = Field(default=0.05, ge=0, description="Longest wait to fill a classifier batch.")
 
-    max_post_bytes: int = Field(default=64 * 1024, ge=256)
+    max_post_bytes: int = Field(default=64 * 1024, ge=256, description="Largest post accepted; bigger ones are dead-lettered.")
     publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
-    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest POST /posts body.")
+    dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long a post id is remembered for dedupe.")
 
-    windows_s: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WINDOWS_S))
-    uncertain_below: float = Field(default=0.5, ge=0, le=1)
+    windows_s: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_WINDOWS_S), description="Response window per label (seconds) without a policy file."
+    )
+    uncertain_below: float = Field(default=0.5, ge=0, le=1, description="Confidence below which a label is marked uncertain.")
 
     delivery_inline_attempts: int = Field(default=3, ge=1, le=20, description="Tries before a delivery is deferred.")
     delivery_max_delay_s: float = Field(default=10.0, gt=0, description="Longest wait between two tries (Retry-After beyond it defers).")

@@ -146,3 +146,8 @@ def test_every_pot_variable_named_anywhere_is_a_setting():
     unknown = {name: where for name, where in named.items()
                if name not in known and name != "POT_BROKERS" and not any(k.startswith(name + "_") for k in known)}
     assert not unknown, f"named but not settings: {unknown}"
+
+
+def test_the_configuration_page_lists_every_setting():
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert [name for name in variables(Settings) if f"`{name}`" not in page] == []

@@ -32,8 +32,8 @@ cli.add_typer(corrections_cli, name="corrections")
 @corrections_cli.command("export")
 def corrections_export(
     out: Path = typer.Argument(..., help="JSONL file to write (text, label, lang): feed it to `pot train --extra`."),
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address.", envvar="POT_DATA_DIR"),
+    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
 ) -> None:
     """Read the corrections topic and write training examples; the latest correction of a post wins."""
     settings = client_settings(broker, data_dir)

@@ -40,7 +40,7 @@ out = Console(highlight=False, soft_wrap=True)
 dlq_cli = typer.Typer(no_args_is_help=True, help="Dead letters: what the pipeline could not handle, and replaying it.")
 cli.add_typer(dlq_cli, name="dlq")
 
-BROKER = typer.Option(None, help="kafka://host:port; default: POT_BROKER or the local `pot run`'s broker.", envvar="POT_BROKER")
+BROKER = typer.Option(None, help="kafka://host:port; default: POT_BROKER or the local `pot run`'s broker. (POT_BROKER)")
 STAGE = typer.Option(None, help="Only dead letters of this stage: validate, classify, route, clock, deliver.")
 REASON = typer.Option(None, help="Only dead letters with this reason code (e.g. delivery_failed, too_large).")
 

@@ -29,15 +29,15 @@ def sample_file() -> Path:
 @cli.command()
 def run(
     broker: Optional[str] = typer.Option(
-        None, help="kafka://host:port of a cluster; unset or `embedded` starts the in-memory embedded broker.", envvar="POT_BROKER",
+        None, help="kafka://host:port of a cluster; unset or `embedded` starts the in-memory embedded broker. (POT_BROKER)",
     ),
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
-    web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
-    data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
-    classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
-    shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
-    policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml).", envvar="POT_POLICY_FILE"),
+    web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics. (POT_WEB_PORT)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go. (POT_DATA_DIR)"),
+    classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point). (POT_CLASSIFIER)"),
+    shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary. (POT_SHADOW_CLASSIFIER)"),
+    policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml). (POT_POLICY_FILE)"),
     log_level: str = typer.Option("warning", help="Log level of the worker: debug, info, warning or error."),
 ) -> None:
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
@@ -138,8 +138,8 @@ def run(
 @cli.command()
 def send(
     file: str = typer.Argument(..., help="JSONL file of posts, or - for standard input."),
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address.", envvar="POT_DATA_DIR"),
+    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
     from .ingest import publish_lines
