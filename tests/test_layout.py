@@ -34,9 +34,8 @@ PUBLIC = {
     ],
 }
 MAX_LINES = 300
-LONGER = {"streams/core/calendar.py": 380, "streams/core/keywords.py": 340, "streams/core/policy.py": 335,
-          "streams/core/routing.py": 320}
-"""Modules over the limit, each with a ceiling so they do not grow: split them before adding to them."""
+LONGER: dict[str, int] = {}
+"""Modules over the limit, each with a ceiling so they do not grow: split them before adding to them (none now)."""
 
 
 @pytest.mark.parametrize("package", sorted(PUBLIC))

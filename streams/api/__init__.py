@@ -4,7 +4,7 @@ Slack interactions, health and metrics. Each module registers its views on the r
 from __future__ import annotations
 
 from ..runtime import Runtime
-from . import alerts, posts, slack
+from . import alerts, desk, posts, slack
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -15,3 +15,4 @@ def register_api(rt: Runtime) -> None:
     posts.register(rt)
     alerts.register(rt, lambda header: authorised(header, token))
     slack.register(rt)
+    desk.register(rt)

@@ -13,10 +13,12 @@ import logging
 from . import run, model, corrections, config, dlq  # noqa: F401, I001  (each registers its commands, listed in this order)
 from .base import cli
 from .desk import register as _register_desk
+from .report import register as _register_report
 
 __all__ = ["cli", "main"]
 
 _register_desk(cli)
+_register_report(cli)
 
 
 def main() -> None:

@@ -145,9 +145,12 @@ def route_post(
     routed.sends.append(event(alert.alert_id, "raised", {
         "label": classification.label, "priority": alert.priority, "deadline": alert.deadline,
         "receivers": alert.receivers, "digests": sorted(decision.digests), "policy_version": policy_version,
+        # for reports by brand, language, platform and route (streams.core.reports), and the desk's filters
+        "brand": post.brand, "lang": classification.lang or post.lang, "platform": post.platform,
+        "route": decision.routes[-1].path,
     }, now))
     assert decision.clock is not None
-    plan = replace(decision.clock, text=post.text[:200], alert=alert.to_wire())
+    plan = replace(decision.clock, text=post.text[:200], alert=alert.to_wire(), route=decision.routes[-1].path)
     routed.sends.append(Send("actions", alert.alert_id, Action(
         alert_id=alert.alert_id, kind="open", at=isoformat(now), clock=plan.to_dict(),
     )))

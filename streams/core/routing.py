@@ -13,7 +13,8 @@ Kafka, no clock reads, so every rule is tested with plain data. The steps:
    and praise P4, other (raised by a keyword) P3; a complaint whose final
    window is 15 minutes or less is P1; a modifier that names a priority raises
    the alert to it (never lowers it).
-3. **Routes**: the tree is walked as Alertmanager does (:func:`match_routes`).
+3. **Routes**: the tree is walked as Alertmanager does
+   (:func:`streams.core.route_tree.match_routes`).
    Every matched route's receivers hear of the alert; the last matched route
    (the one that ended the walk, the most specific) owns the clock: its
    business hours set the deadline in open time, its reminder interval and
@@ -24,7 +25,6 @@ Kafka, no clock reads, so every rule is tested with plain data. The steps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,9 +34,16 @@ from sinks.text import human_duration
 from . import authors
 from .calendar import BusinessHours, add_business_time
 from .keywords import KeywordMatcher, RecentMatches
-from .policy import Level, Policy, Route
+from .policy import Policy
 from .records import Alert, Classification, Post, alert_id_for, isoformat, parse_instant
+from .route_tree import ResolvedRoute, author_labels, match_routes, match_values, matches
 from .vocabulary import BASE_PRIORITY, PRIORITIES, ClockState
+
+__all__ = [
+    "P1_COMPLAINT_WINDOW_S", "Decision", "Modifier", "ResolvedRoute", "add_seconds", "author_labels", "decide",
+    "highest", "history_modifiers", "human_duration", "match_routes", "matches", "reach_modifiers",
+    "urgent_on_its_face",
+]
 
 P1_COMPLAINT_WINDOW_S = 15 * 60
 
@@ -59,72 +66,6 @@ class Modifier:
     priority: str | None = None
 
 
-@dataclass(frozen=True)
-class ResolvedRoute:
-    """A matched route with its inherited options filled in."""
-
-    path: str
-    receivers: tuple[str, ...]
-    business_hours: str | None
-    escalation: tuple[Level, ...]
-    remind_every_s: int | None
-    digest_s: int | None
-
-
-def _values(value: str | Iterable[str] | None) -> set[str]:
-    if value is None:
-        return set()
-    if isinstance(value, str):
-        return {value.casefold()}
-    return {str(v).casefold() for v in value}
-
-
-def matches(matchers: Mapping[str, str | list[str]], labels: Mapping[str, Any]) -> bool:
-    """Every matcher must hold; a matcher lists allowed values, and a set-valued label needs one in common.
-
-    >>> matches({"label": ["complaint", "question"], "lang": "ro"}, {"label": "complaint", "lang": "RO"})
-    True
-    >>> matches({"keyword_class": "safety"}, {"keyword_class": {"legal"}})
-    False
-    """
-    return all(_values(want) & _values(labels.get(key)) for key, want in matchers.items())
-
-
-def match_routes(route: Route, labels: Mapping[str, Any], parent: ResolvedRoute | None = None, path: str = "default route") -> list[ResolvedRoute]:
-    """Alertmanager's walk: a matching node tries its children in order, the first match stops the
-    search unless it says ``continue``, and a node none of whose children matched is itself the match.
-    Children inherit the options they do not set."""
-    if route.match and not matches(route.match, labels):
-        return []
-    here = ResolvedRoute(
-        path=route.name or path,
-        receivers=tuple(route.receivers) if route.receivers is not None else (parent.receivers if parent else ()),
-        business_hours=route.business_hours or (parent.business_hours if parent else None),
-        escalation=tuple(route.escalation) if route.escalation is not None else (parent.escalation if parent else ()),
-        remind_every_s=(
-            None if route.reminders is False
-            else route.remind_every or (parent.remind_every_s if parent else None)
-        ),
-        digest_s=route.digest if route.digest is not None else (parent.digest_s if parent else None),
-    )
-    found: list[ResolvedRoute] = []
-    for index, child in enumerate(route.routes):
-        matched = match_routes(child, labels, here, f"{path}.routes[{index}]")
-        if matched:
-            found.extend(matched)
-            if not child.continue_:
-                break
-    return found or [here]
-
-
-def author_labels(post: Post) -> set[str]:
-    keys = {post.author.id, f"{post.platform}:{post.author.id}"}
-    if post.author.handle:
-        keys.add(post.author.handle)
-        keys.add("@" + post.author.handle.lstrip("@"))
-    return keys
-
-
 def reach_modifiers(post: Post, label: str, policy: Policy) -> list[Modifier]:
     reach = policy.reach
     if label not in reach.labels:
@@ -137,7 +78,7 @@ def reach_modifiers(post: Post, label: str, policy: Policy) -> list[Modifier]:
     if reach.verified and post.author.verified:
         found.append(Modifier("reach: verified account", reach.verified.window, reach.verified.priority))
     vip = reach.vip
-    if vip and (_values(author_labels(post)) & (_values(vip.authors) | _values(["@" + h.lstrip("@") for h in vip.handles]))):
+    if vip and (match_values(author_labels(post)) & (match_values(vip.authors) | match_values(["@" + h.lstrip("@") for h in vip.handles]))):
         found.append(Modifier("reach: on the VIP list", vip.window, vip.priority))
     return found
 

@@ -104,6 +104,8 @@ class ClockState:
     acked_at: float | None = None
     resolved_by: str | None = None
     resolved_at: float | None = None
+    route: str | None = None
+    """The path of the route that owns the clock (the desk filters on it)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClockState:
