@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .config_sections import (
-    EmailSection, HFSection, KafkaSection, PagerDutySection, SlackSection, SmtpSection, WebhookSection,
+    DeskSection, EmailSection, HFSection, KafkaSection, PagerDutySection, SlackSection, SmtpSection, WebhookSection,
 )
 from .core.vocabulary import LABELS
 
@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     email: EmailSection = Field(default_factory=EmailSection, description="POT_EMAIL_*: the email receiver's addresses.")
     pagerduty: PagerDutySection = Field(default_factory=PagerDutySection, description="POT_PAGERDUTY_*: the PagerDuty receiver.")
     hf: HFSection = Field(default_factory=HFSection, description="POT_HF_*: the hf-sequence classifier.")
+    desk: DeskSection = Field(default_factory=DeskSection, description="POT_DESK_*: the web desk's logins and sessions.")
 
     @field_validator("broker")
     @classmethod

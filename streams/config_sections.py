@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = [
-    "EmailSection", "HFSection", "KafkaSection", "PagerDutySection", "SECTIONS", "SECURITY_PROTOCOLS",
+    "DeskSection", "EmailSection", "HFSection", "KafkaSection", "PagerDutySection", "SECTIONS", "SECURITY_PROTOCOLS",
     "SASL_MECHANISMS", "SlackSection", "SmtpSection", "WebhookSection",
 ]
 
@@ -145,8 +145,31 @@ class HFSection(_Section):
     label_map: str | None = Field(default=None, description='JSON object of model label → ours, e.g. {"NEG": "complaint"}.')
 
 
+class DeskSection(_Section):
+    """Login is off until one of ``users_file`` or ``trusted_header`` is set; the desk answers 503 till then."""
+
+    users_file: Path | None = Field(default=None, description="YAML users with scrypt hashes (`pot desk add-user`).")
+    trusted_header: str | None = Field(
+        default=None,
+        description="Take the user from this request header (e.g. X-Forwarded-User from oauth2-proxy). Only when every "
+        "request comes through that proxy: anyone who reaches the worker directly could set it.",
+    )
+    secret: SecretStr | None = Field(
+        default=None, description="Signs sessions and CSRF tokens; the same on every worker behind one address. "
+        "Default: a random one kept in DATA_DIR/desk.secret.",
+    )
+    session_s: int = Field(default=12 * 3600, ge=60, description="How long a login lasts.")
+    cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over HTTPS).")
+    poll_s: float = Field(default=2.0, gt=0, le=60, description="How often an open desk page asks for changes.")
+    keep_days: float = Field(default=100.0, gt=0, description="Events kept in memory for trails and reports.")
+
+    @property
+    def login_configured(self) -> bool:
+        return self.users_file is not None or bool(self.trusted_header)
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "kafka": KafkaSection, "slack": SlackSection, "webhook": WebhookSection, "smtp": SmtpSection,
-    "email": EmailSection, "pagerduty": PagerDutySection, "hf": HFSection,
+    "email": EmailSection, "pagerduty": PagerDutySection, "hf": HFSection, "desk": DeskSection,
 }
 """Section name (the variable prefix after ``POT_``) → its model."""

@@ -13,6 +13,6 @@ __all__ = ["authorised", "register_api"]
 def register_api(rt: Runtime) -> None:
     token = rt.settings.api_token.get_secret_value() if rt.settings.api_token else None
     posts.register(rt)
-    alerts.register(rt, lambda header: authorised(header, token))
+    ctx = desk.register(rt)
+    alerts.register(rt, lambda header: authorised(header, token), queue=ctx.queue)
     slack.register(rt)
-    desk.register(rt)

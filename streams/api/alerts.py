@@ -7,8 +7,11 @@
 topic, applied by the worker that owns the alert's partition; the request
 waits briefly for it so that the answer reflects the new state.
 
-``GET /alerts?state=open`` lists the alerts in this worker's partitions with
-time left; with several workers, ask each (or read the ``events`` topic).
+``GET /alerts?state=open`` lists every alert in that state with time left,
+whichever worker answers: each worker reads every partition of the clocks
+table's changelog (:class:`streams.kafka.queue_view.QueueView`, the desk's
+queue). Until that view has caught up, the answer holds this worker's own
+partitions and says so (``"complete": false``).
 Reads carry customer text, so they need the bearer token as writes do; an
 ack or resolve must name its actor (``{"actor": ...}``), which the action,
 the clock and the ``events`` topic record.
@@ -28,6 +31,7 @@ from ..agents.clock import stored_clock
 from ..core import sla
 from ..core.records import Action, isoformat
 from ..core.silences import Silence
+from ..kafka.queue_view import QueueView
 from ..runtime import Runtime
 
 __all__ = ["register"]
@@ -48,7 +52,7 @@ def _actor(body: bytes) -> str | None:
     return "".join(ch for ch in actor.strip() if ch.isprintable())
 
 
-def register(rt: Runtime, authorised: Any) -> None:
+def register(rt: Runtime, authorised: Any, queue: QueueView | None = None) -> None:
     app, settings = rt.app, rt.settings
     clocks, actions, clock = rt.tables.clocks, rt.topics.actions, rt.clock
 
@@ -65,10 +69,12 @@ def register(rt: Runtime, authorised: Any) -> None:
             if state is not None and state not in STATES:
                 return self.json({"error": f"state must be one of {', '.join(STATES)}"}, status=400)
             now = clock.time()
-            states = [stored_clock(c) for c in list(clocks.values())]
+            everywhere = queue is not None and queue.ready
+            source = queue.clocks.values() if everywhere else clocks.values()  # type: ignore[union-attr]
+            states = [stored_clock(c) for c in list(source)]
             rows = [sla.view(c, now) for c in states if c is not None and (state is None or c.state == state)]
             rows.sort(key=lambda r: r["seconds_left"])
-            return self.json({"alerts": rows, "complete": owns_everything(), "now": isoformat(clock.now())})
+            return self.json({"alerts": rows, "complete": everywhere or owns_everything(), "now": isoformat(clock.now())})
 
     class AlertAction(View):
         async def post(self, request: Request, alert_id: str, verb: str) -> Response:
