@@ -75,8 +75,8 @@ def register(cli: typer.Typer) -> None:
         output: str = typer.Option("table", "-o", "--output", help="table, json or csv."),
         plot: Optional[Path] = typer.Option(None, help="Also draw the weekly trend to this PNG file."),
         now: Optional[str] = typer.Option(None, help="Report as of this instant (ISO 8601); default: now."),
-        broker: Optional[str] = typer.Option(None, envvar="POT_BROKER"),
-        data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+        broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker (POT_BROKER)."),
+        data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address (POT_DATA_DIR)."),
     ) -> None:
         """Response times per group and week, from the events topic (every worker's, across restarts)."""
         from ..clock import Clock
