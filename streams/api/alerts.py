@@ -11,7 +11,8 @@ waits briefly for it so that the answer reflects the new state.
 whichever worker answers: each worker reads every partition of the clocks
 table's changelog (:class:`streams.kafka.queue_view.QueueView`, the desk's
 queue). Until that view has caught up, the answer holds this worker's own
-partitions and says so (``"complete": false``).
+partitions and says so (``"complete": false``); ``?scope=local`` asks for
+this worker's own partitions only (which alerts it owns).
 Reads carry customer text, so they need the bearer token as writes do; an
 ack or resolve must name its actor (``{"actor": ...}``), which the action,
 the clock and the ``events`` topic record.
@@ -69,7 +70,7 @@ def register(rt: Runtime, authorised: Any, queue: QueueView | None = None) -> No
             if state is not None and state not in STATES:
                 return self.json({"error": f"state must be one of {', '.join(STATES)}"}, status=400)
             now = clock.time()
-            everywhere = queue is not None and queue.ready
+            everywhere = queue is not None and queue.ready and request.query.get("scope") != "local"
             source = queue.clocks.values() if everywhere else clocks.values()  # type: ignore[union-attr]
             states = [stored_clock(c) for c in list(source)]
             rows = [sla.view(c, now) for c in states if c is not None and (state is None or c.state == state)]
