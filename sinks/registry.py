@@ -27,7 +27,7 @@ from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonlSink
 
-__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks"]
+__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks", "channel_missing", "check_receivers"]
 
 Env = Mapping[str, str]
 
@@ -61,20 +61,26 @@ def _is_loopback(host: str) -> bool:
 
 
 def _slack(env: Env, alerts_path: Path) -> Sink:
-    from .slack import DEFAULT_API_URL, SlackSink
+    from .slack import SlackSink
+    from .slack_settings import SlackSettings
 
-    token, channel, webhook = (_get(env, n) for n in ("POT_SLACK_BOT_TOKEN", "POT_SLACK_CHANNEL", "POT_SLACK_WEBHOOK_URL"))
-    api_url = _get(env, "POT_SLACK_API_URL") or DEFAULT_API_URL
-    _check_http_url("slack", "POT_SLACK_API_URL", api_url)
-    if token:
-        (channel,) = _require(env, "slack", "POT_SLACK_CHANNEL")
-        return SlackSink(token=token, channel=channel, api_url=api_url)
-    if webhook:
-        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", webhook)
-        return SlackSink(webhook_url=webhook)
-    raise ValueError(
-        "receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN and POT_SLACK_CHANNEL, or POT_SLACK_WEBHOOK_URL"
-    )
+    settings = SlackSettings.from_env(env)
+    _check_http_url("slack", "POT_SLACK_API_URL", settings.api_url)
+    if settings.bot_token:
+        return SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url)
+    if settings.webhook_url:
+        _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
+        return SlackSink(webhook_url=settings.webhook_url.get_secret_value())
+    raise ValueError("receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL")
+
+
+def _needs_channel(name: str, sink: Sink) -> None:
+    """A Slack bot posts where its receiver says; one with no channel anywhere is a configuration error."""
+    if getattr(sink, "_token", None) and not getattr(sink, "channel", None):
+        raise ValueError(
+            f"receiver {name!r}: no Slack channel: give it `channel:` in the policy (receivers.{name}.channel) "
+            "or set POT_SLACK_CHANNEL"
+        )
 
 
 def _webhook(env: Env, alerts_path: Path) -> Sink:
@@ -150,6 +156,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) ->
             if not hasattr(sink, "recipients"):
                 raise ValueError(f"receiver {name!r}: `to` only applies to email receivers")
             sink.recipients = list(spec.to)
+        _needs_channel(name, sink)
         sinks[name] = sink
     return sinks
 
@@ -159,4 +166,29 @@ def build_sinks(names: list[str], env: Env, *, alerts_path: Path) -> dict[str, S
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:
         raise ValueError(f"unknown receivers {unknown}; known: {', '.join(BUILDERS)}")
-    return {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    sinks = {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+    for name, sink in sinks.items():
+        _needs_channel(name, sink)
+    return sinks
+
+
+def check_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, str | None]:
+    """Each receiver a policy names → ``None`` when it can be built from ``env``, else why not (naming the
+    variables to set, never their values). What ``pot policy check`` reports before a worker needs them."""
+    problems: dict[str, str | None] = {}
+    for name, spec in specs.items():
+        try:
+            build_receivers({name: spec}, env, alerts_path=alerts_path)
+        except ValueError as exc:
+            problems[name] = str(exc)
+        else:
+            problems[name] = None
+    return problems
+
+
+def channel_missing(specs: Mapping[str, Any], env: Env) -> list[str]:
+    """Slack receivers that could never post with a bot token: no ``channel:`` in the policy, no
+    ``POT_SLACK_CHANNEL`` default, and no incoming webhook (which brings its own channel)."""
+    if _get(env, "POT_SLACK_CHANNEL") or _get(env, "POT_SLACK_WEBHOOK_URL"):
+        return []
+    return [name for name, spec in specs.items() if spec.type == "slack" and not getattr(spec, "channel", None)]

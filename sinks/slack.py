@@ -1,5 +1,9 @@
 """Posts alerts to Slack: ``chat.postMessage`` with a bot token, or an incoming-webhook URL.
 
+Web API calls go through ``slack_sdk``'s ``AsyncWebClient`` with its retry
+handlers turned off: retrying is the notify pipeline's job (its retry stage
+honours ``Retry-After``), and two retry loops would multiply the attempts.
+
 Slack's Web API answers HTTP 200 with ``{"ok": false, "error": ...}`` for
 API errors, so a 200 is not yet a success. ``ratelimited``, HTTP 429 (with
 ``Retry-After`` in seconds), 5xx, Slack's own transient errors and timeouts
@@ -12,15 +16,19 @@ The bot token and the webhook URL are credentials: they are kept out of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .base import Delivered, DeliveryError, Sink
-from .http import HttpClientMixin, parse_retry_after, post, safe_code, short_code, status_error
+from .http import RETRYABLE_STATUS, HttpClientMixin, parse_retry_after, post, safe_code, short_code, status_error
 from .slack_blocks import build_message, build_notice
+from .slack_settings import DEFAULT_API_URL
 
-DEFAULT_API_URL = "https://slack.com/api"
+if TYPE_CHECKING:
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
@@ -43,8 +51,6 @@ class SlackSink(HttpClientMixin, Sink):
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if token and not channel:
-            raise ValueError("a Slack bot token needs a channel")
         if not token and not webhook_url:
             raise ValueError("Slack needs a bot token and channel, or an incoming-webhook URL")
         self._token = token or None
@@ -53,6 +59,9 @@ class SlackSink(HttpClientMixin, Sink):
         self.api_url = api_url.rstrip("/")
         self.timeout_s = timeout_s
         self._transport = transport
+        self._session: aiohttp.ClientSession | None = None
+        self._web: AsyncWebClient | None = None
+        self._channel_id: str | None = None
 
     def __repr__(self) -> str:
         mode = f"channel={self.channel!r}" if self._token else "webhook"
@@ -62,10 +71,29 @@ class SlackSink(HttpClientMixin, Sink):
         return [self._token, self._webhook_url]
 
     async def start(self) -> None:
-        self.http()
+        if self._token:
+            self.web()
+        else:
+            self.http()
 
     async def close(self) -> None:
         await self.close_http()
+        if self._session is not None:
+            await self._session.close()
+        self._session = self._web = None
+
+    def web(self) -> AsyncWebClient:
+        """The Web API client, made on first use (it needs a running event loop) with no retry handlers."""
+        if self._web is None:
+            import aiohttp
+            from slack_sdk.web.async_client import AsyncWebClient
+
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            self._web = AsyncWebClient(
+                token=self._token, base_url=f"{self.api_url}/", session=self._session, retry_handlers=[],
+                user_agent_prefix="points-of-truth",
+            )
+        return self._web
 
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
         message = build_message(alert)
@@ -84,7 +112,7 @@ class SlackSink(HttpClientMixin, Sink):
             return await self._post_webhook({**message, "unfurl_links": False, "unfurl_media": False})
         if alert and ref and kind in ("acknowledged", "resolved", "breach"):
             message = build_message(alert, kind, notice["summary"])
-            await self._call("chat.update", {"channel": self.channel, "ts": ref, **message})
+            await self._call("chat.update", {"channel": self._channel_id or self.channel, "ts": ref, **message})
             return Delivered(ref=ref)
         if alert and ref:
             return await self._post_message({**build_notice(notice), "thread_ts": ref, "unfurl_links": False, "unfurl_media": False})
@@ -94,30 +122,31 @@ class SlackSink(HttpClientMixin, Sink):
 
     async def _post_message(self, message: dict[str, Any]) -> Delivered:
         body = await self._call("chat.postMessage", {"channel": self.channel, **message})
+        if isinstance(body.get("channel"), str) and body["channel"]:
+            self._channel_id = body["channel"]  # chat.update takes only the ID, never a #name
         return Delivered(ref=str(body.get("ts") or "") or None)
 
     async def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """One Web API call; Slack answers 200 with ``ok: false`` for API errors, so both are checked."""
-        response = await post(
-            self.http(), f"{self.api_url}/{method}", "slack",
-            json=payload,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json; charset=utf-8"},
-        )
-        if response.status_code != 200:
-            raise status_error("slack", response)
+        """One Web API call; Slack answers 200 with ``ok: false`` for API errors, and slack_sdk raises
+        ``SlackApiError`` for those and for any other status, so every failure is classified here."""
+        import aiohttp
+        from slack_sdk.errors import SlackApiError
+
         try:
-            body = response.json()
-        except ValueError:
-            raise DeliveryError("slack: answer was not JSON", retryable=True) from None
-        if not isinstance(body, dict):
-            raise DeliveryError("slack: answer was not a JSON object", retryable=True)
-        if body.get("ok") is True:
-            return body
-        code = safe_code(str(body.get("error") or "")) or "unknown_error"
-        if code in TRANSIENT_ERRORS:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise DeliveryError(f"slack: {code}", retryable=True, retry_after_s=retry_after)
-        raise DeliveryError(f"slack: {code}", retryable=False)
+            response = await self.web().api_call(method, json=payload)
+        except SlackApiError as exc:
+            answer = exc.response  # an AsyncSlackResponse, or aiohttp's response when the body was not JSON
+            status = getattr(answer, "status_code", getattr(answer, "status", 0))
+            raise _api_error(status, getattr(answer, "headers", None), getattr(answer, "data", None)) from None
+        except TimeoutError as exc:
+            raise DeliveryError(f"slack: {type(exc).__name__} (timed out)", retryable=True) from None
+        except aiohttp.InvalidURL as exc:
+            raise DeliveryError(f"slack: {type(exc).__name__} (bad URL)", retryable=False) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise DeliveryError(f"slack: {type(exc).__name__} (cannot connect)", retryable=True) from None
+        except (aiohttp.ClientError, ValueError, AttributeError) as exc:  # a broken or unreadable answer
+            raise DeliveryError(f"slack: {type(exc).__name__}", retryable=True) from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def _post_webhook(self, message: dict[str, Any]) -> Delivered:
         assert self._webhook_url is not None
@@ -125,3 +154,18 @@ class SlackSink(HttpClientMixin, Sink):
         if response.is_success:
             return Delivered()
         raise status_error("slack webhook", response, short_code(response.text[:100]))
+
+
+def _api_error(status: int, headers: Any, body: Any) -> DeliveryError:
+    """Classify a refused Web API call: HTTP 429 and 5xx, ``ratelimited`` and Slack's transient errors are worth
+    retrying (with ``Retry-After`` when given); bad configuration (``invalid_auth``, ``channel_not_found``) is not."""
+    retry_after = parse_retry_after((headers or {}).get("Retry-After"))
+    if status != 200:
+        retryable = status in RETRYABLE_STATUS or status >= 500
+        return DeliveryError(f"slack: HTTP {status}", retryable=retryable, retry_after_s=retry_after if retryable else None)
+    if not isinstance(body, dict) or "ok" not in body:
+        return DeliveryError("slack: answer was not a Web API answer", retryable=True)
+    code = safe_code(str(body.get("error") or "")) or "unknown_error"
+    if code in TRANSIENT_ERRORS:
+        return DeliveryError(f"slack: {code}", retryable=True, retry_after_s=retry_after)
+    return DeliveryError(f"slack: {code}", retryable=False)

@@ -102,6 +102,9 @@ class KafkaSection(_Section):
 
 class SlackSection(_Section):
     bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...) for the Web API and buttons.")
+    app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-..., scope connections:write): turns on Socket Mode."
+    )
     channel: str | None = Field(default=None, description="Default channel when a route names none.")
     webhook_url: SecretStr | None = Field(default=None, description="Incoming webhook (no buttons), instead of a bot.")
     api_url: str | None = Field(default=None, description="Slack Web API base URL (tests point it elsewhere).")

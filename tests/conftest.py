@@ -76,7 +76,9 @@ def wait_for(check, what: str, timeout: float = 40.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> Monitor:
+def start_monitor(
+    data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None, host: str = "127.0.0.1"
+) -> Monitor:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "POT_BROKER"},
@@ -95,7 +97,7 @@ def start_monitor(data_dir: Path, extra_env: dict[str, str] | None = None, args:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    monitor = Monitor(process, data_dir, f"http://127.0.0.1:{port}", log_path)
+    monitor = Monitor(process, data_dir, f"http://{host}:{port}", log_path)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:

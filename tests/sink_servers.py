@@ -7,10 +7,12 @@ threaded controller on a free loopback port.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -72,6 +74,34 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@contextmanager
+def serve_in_thread(app: web.Application) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """Serve an aiohttp app from a thread of its own (for code under test that runs its own event loop, or a
+    worker in another process); yields the base URL and the server's loop (to schedule work on it)."""
+    loop = asyncio.new_event_loop()
+    ready: dict[str, Any] = {}
+    started = threading.Event()
+
+    async def start() -> None:
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        ready["runner"], ready["base"] = runner, "http://{}:{}".format(*runner.addresses[0][:2])
+        started.set()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True, name="test-server")
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        yield ready["base"], loop
+    finally:
+        asyncio.run_coroutine_threadsafe(ready["runner"].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
 @dataclass
 class Seen:
     at: float
@@ -84,7 +114,8 @@ class FakeSlack:
     """Slack's documented behaviour: Bearer auth, ``ok``/``error`` bodies on HTTP 200, 429 with Retry-After.
 
     ``script`` holds replies to give (in order, whatever the method) before
-    behaving normally. ``messages`` is the channel as it stands, by ``ts``:
+    behaving normally. ``chat.postMessage`` takes the channel's ID or its ``#name`` (``name``) and answers
+    with the ID; ``chat.update`` takes only the ID, as Slack's do. ``messages`` is the channel as it stands, by ``ts``:
     ``chat.update`` replaces a message's text and blocks there (and is
     recorded in ``updates``); a post with ``thread_ts`` is a reply, recorded
     under that ts in ``replies``. Slack posts a reply even when its
@@ -93,6 +124,7 @@ class FakeSlack:
 
     token: str
     channel: str = "C0ALERTS"
+    name: str = "#alerts"
     webhook_path: str = "/services/T000/B000/hooksecret"
     script: list[Reply] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
@@ -116,7 +148,7 @@ class FakeSlack:
         self.seen.append(seen)
         return seen
 
-    async def _refusal(self, request: web.Request) -> tuple[dict[str, Any], web.StreamResponse | None]:
+    async def _refusal(self, request: web.Request, by_name: bool = False) -> tuple[dict[str, Any], web.StreamResponse | None]:
         """Record the call, then the body and the reply Slack would give before looking at the method's own fields."""
         await self._record(request)
         if self.script:
@@ -127,12 +159,12 @@ class FakeSlack:
             return body, web.json_response({"ok": False, "error": "not_authed"})
         if auth != f"Bearer {self.token}":
             return body, web.json_response({"ok": False, "error": "invalid_auth"})
-        if body.get("channel") != self.channel:
+        if body.get("channel") != self.channel and not (by_name and body.get("channel") == self.name):
             return body, web.json_response({"ok": False, "error": "channel_not_found"})
         return body, None
 
     async def _post_message(self, request: web.Request) -> web.StreamResponse:
-        body, refused = await self._refusal(request)
+        body, refused = await self._refusal(request, by_name=True)
         if refused is not None:
             return refused
         ts = f"1714568400.{len(self.seen):06d}"

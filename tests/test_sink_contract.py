@@ -1,7 +1,7 @@
 """Every shipped receiver type, and a third-party sink, keeps the sink contract (sinks.checks.check_sink).
 
-The HTTP sinks talk to httpx mock transports and the email sink to a fake
-transport through its seam; each also gets a broken twin (503s, a closed SMTP
+The HTTP sinks talk to httpx mock transports (the Slack Web API, reached through slack_sdk, to a local
+Slack look-alike) and the email sink to a fake transport through its seam; each also gets a broken twin (503s, a closed SMTP
 port) whose failures must be classified DeliveryErrors without secrets.
 """
 
@@ -23,6 +23,7 @@ from sinks.pagerduty import PagerDutySink
 from sinks.registry import SINK_TYPES
 from sinks.slack import SlackSink
 from sinks.webhook import WebhookSink
+from tests.sink_servers import FakeSlack, serve_in_thread
 
 TOKEN, HOOK_URL, SECRET, ROUTING_KEY, PASSWORD = (
     "xoxb-contract-5e1f", "https://hooks.slack.example/services/T0/B0/contract9", "whsec-contract-77",
@@ -56,16 +57,26 @@ def email(transport: Any) -> EmailSink:
                      timeout_s=2, transport=transport)
 
 
-def slack_ok(request: httpx.Request) -> dict[str, Any]:
-    return {"ok": True, "ts": "1700000000.000100", "channel": "C1"}
+@pytest.fixture(scope="module")
+def slack_api():
+    """A Slack Web API look-alike for channel C1, and a broken one that answers 503 to everything."""
+    from aiohttp import web
+
+    async def unavailable(request: web.Request) -> web.Response:
+        return web.json_response({"ok": False}, status=503)
+
+    broken = web.Application()
+    broken.router.add_post("/api/{method}", unavailable)
+    with serve_in_thread(FakeSlack(TOKEN, channel="C1").app()) as (good, _), serve_in_thread(broken) as (bad, _):
+        yield f"{good}/api", f"{bad}/api"
 
 
-BUILT = {
+BUILT: dict[str, Any] = {
     "console": lambda tmp: (ConsoleSink(Console(file=io.StringIO(), width=100)), None),
     "jsonl": lambda tmp: (JsonlSink(tmp / "alerts.jsonl"), None),
-    "slack": lambda tmp: (
-        SlackSink(token=TOKEN, channel="C1", transport=answering(200, slack_ok)),
-        SlackSink(token=TOKEN, channel="C1", transport=answering(503, {"ok": False})),
+    "slack": lambda tmp, api: (
+        SlackSink(token=TOKEN, channel="C1", api_url=api[0]),
+        SlackSink(token=TOKEN, channel="C1", api_url=api[1]),
     ),
     "webhook": lambda tmp: (
         WebhookSink("https://receiver.example/hook", SECRET, transport=answering(200)),
@@ -87,8 +98,8 @@ def test_every_registered_receiver_type_runs_the_contract():
 
 
 @pytest.mark.parametrize("kind", sorted(BUILT))
-def test_shipped_sink_keeps_the_contract(kind, tmp_path):
-    sink, broken = BUILT[kind](tmp_path)
+def test_shipped_sink_keeps_the_contract(kind, tmp_path, request):
+    sink, broken = BUILT[kind](tmp_path, request.getfixturevalue("slack_api")) if kind == "slack" else BUILT[kind](tmp_path)
     check_sink(sink, secrets=SECRETS, broken=broken)
 
 

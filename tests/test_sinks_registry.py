@@ -11,7 +11,7 @@ from sinks import ConsoleSink, JsonlSink
 from sinks.email import EmailSink
 from sinks.pagerduty import DEFAULT_URL as PAGERDUTY_URL
 from sinks.pagerduty import PagerDutySink
-from sinks.registry import build_sinks
+from sinks.registry import build_receivers, build_sinks
 from sinks.slack import SlackSink
 from sinks.webhook import WebhookSink
 
@@ -48,7 +48,7 @@ def test_slack_webhook_mode_and_email_port_defaults() -> None:
 @pytest.mark.parametrize(
     ("names", "env", "expected"),
     [
-        (["slack"], {}, "POT_SLACK_BOT_TOKEN and POT_SLACK_CHANNEL, or POT_SLACK_WEBHOOK_URL"),
+        (["slack"], {}, "set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL"),
         (["slack"], {"POT_SLACK_BOT_TOKEN": TOKEN}, "POT_SLACK_CHANNEL"),
         (["slack"], {"POT_SLACK_WEBHOOK_URL": "ftp://" + HOOK[8:]}, "POT_SLACK_WEBHOOK_URL must be an http(s) URL"),
         (["webhook"], {"POT_WEBHOOK_URL": "https://hooks.acme.example/pot"}, "POT_WEBHOOK_SECRET"),
@@ -95,3 +95,27 @@ def test_http_sinks_create_their_client_on_start_and_close_it() -> None:
             assert client.is_closed and sink._client is None  # type: ignore[attr-defined]
 
     asyncio.run(scenario())
+
+
+def test_slack_channels_come_from_the_policy_receivers_without_a_global_channel() -> None:
+    from streams.core.policy import parse_policy
+
+    policy = parse_policy({
+        "receivers": {"desk": {"type": "slack", "channel": "#support-desk"}, "incidents": {"type": "slack", "channel": "C0INC"}},
+        "routes": {"receivers": ["desk"], "routes": [{"match": {"label": "complaint"}, "receivers": ["incidents"]}]},
+    })
+    sinks = build_receivers(policy.receivers, {"POT_SLACK_BOT_TOKEN": TOKEN}, alerts_path=ALERTS)
+    assert {name: sink.channel for name, sink in sinks.items()} == {"desk": "#support-desk", "incidents": "C0INC"}
+
+
+def test_a_slack_receiver_without_any_channel_is_refused_by_name_and_the_global_one_is_a_default() -> None:
+    from streams.core.policy import parse_policy
+
+    policy = parse_policy({"receivers": {"desk": {"type": "slack"}, "incidents": {"type": "slack", "channel": "C0INC"}},
+                           "routes": {"receivers": ["desk", "incidents"]}})
+    with pytest.raises(ValueError) as caught:
+        build_receivers(policy.receivers, {"POT_SLACK_BOT_TOKEN": TOKEN}, alerts_path=ALERTS)
+    assert "receiver 'desk': no Slack channel" in str(caught.value) and "POT_SLACK_CHANNEL" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    sinks = build_receivers(policy.receivers, {"POT_SLACK_BOT_TOKEN": TOKEN, "POT_SLACK_CHANNEL": "C0DEFAULT"}, alerts_path=ALERTS)
+    assert {name: sink.channel for name, sink in sinks.items()} == {"desk": "C0DEFAULT", "incidents": "C0INC"}

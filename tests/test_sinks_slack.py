@@ -360,3 +360,49 @@ def test_incoming_webhook_mode_posts_follow_ups_as_new_messages() -> None:
     assert all(r.ref is None for r in results) and not fake.messages
     assert acknowledged["blocks"][0]["text"]["text"].startswith("*ACKNOWLEDGED* · acknowledged by care-lead")
     assert escalation["blocks"][0]["type"] == "context" and escalation["blocks"][1]["type"] == "header"
+
+
+@pytest.mark.parametrize("reply", [slack_error("ratelimited", status=429, retry_after="1"), plain(503), slack_error("internal_error")])
+def test_one_call_per_attempt_slack_sdk_does_not_retry_behind_the_pipeline(reply) -> None:
+    async def scenario() -> FakeSlack:
+        fake = FakeSlack(TOKEN, script=[reply])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            with pytest.raises(DeliveryError):
+                await sink.deliver(make_alert())
+            await sink.close()
+        return fake
+
+    assert len(asyncio.run(scenario()).seen) == 1, "retries belong to the notify pipeline's retry stage alone"
+
+
+def test_a_non_json_answer_is_retryable_not_a_crash() -> None:
+    async def scenario() -> DeliveryError:
+        fake = FakeSlack(TOKEN, script=[plain(200, "<html>maintenance</html>"), plain(200, "{not json")])
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            errors = []
+            for _ in range(2):
+                with pytest.raises(DeliveryError) as caught:
+                    await sink.deliver(make_alert())
+                errors.append(caught.value)
+            await sink.close()
+        assert all(e.retryable for e in errors)
+        return errors[0]
+
+    assert "maintenance" not in str(asyncio.run(scenario()))
+
+
+def test_a_channel_given_by_name_is_updated_in_place_by_the_id_slack_answered() -> None:
+    async def scenario() -> FakeSlack:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = SlackSink(token=TOKEN, channel="#alerts", api_url=f"{base}/api")
+            ts = (await sink.deliver(make_alert())).ref
+            await sink.follow_up(notice("acknowledged", make_alert()), ts)
+            await sink.close()
+        return fake
+
+    fake = asyncio.run(scenario())
+    assert [json.loads(seen.body)["channel"] for seen in fake.seen] == ["#alerts", "C0ALERTS"]
+    assert len(fake.updates) == 1

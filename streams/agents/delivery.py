@@ -43,18 +43,24 @@ def observe(receiver: str, outcome: Outcome, seconds: float) -> None:
 
 def register(rt: Runtime) -> None:
     app, settings = rt.app, rt.settings
-    pipelines: dict[str, Pipeline] = {
-        name: for_receiver(
-            sink, log=rt.tables.deliveries, breaker=rt.breaker, observe=observe,
-            inline_attempts=settings.delivery_inline_attempts, max_delay_s=settings.delivery_max_delay_s,
-            max_attempts=settings.delivery_max_attempts, max_age_s=settings.delivery_max_age_s,
-            clock=lambda: rt.now().timestamp(),
-        )
-        for name, sink in rt.sinks.items()
-    }
+    pipelines: dict[str, tuple[Any, Pipeline]] = {}
+
+    def pipeline_for(name: str) -> Pipeline | None:
+        """The receiver's pipeline, built again when a policy reload gave it a new sink."""
+        sink = rt.sinks.get(name)
+        if sink is None:
+            return None
+        if name not in pipelines or pipelines[name][0] is not sink:
+            pipelines[name] = (sink, for_receiver(
+                sink, log=rt.tables.deliveries, breaker=rt.breaker, observe=observe,
+                inline_attempts=settings.delivery_inline_attempts, max_delay_s=settings.delivery_max_delay_s,
+                max_attempts=settings.delivery_max_attempts, max_age_s=settings.delivery_max_age_s,
+                clock=lambda: rt.now().timestamp(),
+            ))
+        return pipelines[name][1]
 
     async def attempt(item: DeliveryItem, inline: bool) -> Outcome:
-        pipeline, sink = pipelines.get(item.receiver), rt.sinks.get(item.receiver)
+        pipeline, sink = pipeline_for(item.receiver), rt.sinks.get(item.receiver)
         if pipeline is None or sink is None:
             error = DeliveryError(f"no sink configured for receiver {item.receiver!r}", retryable=False)
             outcome = Outcome("failed", error=error, reason="permanent failure")

@@ -4,8 +4,9 @@ Each tick (``POT_CLOCK_TICK_S``): propose the clock steps that came due (the
 ``sla-clock`` agent that owns the alert applies each once, so a step proposed
 twice fires once), propose forgetting resolved alerts past the retention,
 refresh the open-alert gauges, trigger digest flushes, sample lag and memory,
-and watch the policy file. At start: SIGHUP reloads the policy, and the
-silences are followed from their topic.
+and watch the policy file. At start: SIGHUP reloads the policy (with the
+receivers it needs: :mod:`streams.agents.receivers`), and the silences are
+followed from their topic.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.vocabulary import LABELS
 from ..kafka.readers import follow_silences
 from ..runtime import Runtime
 from .clock import stored_clock
+from .receivers import reload_policy
 
 __all__ = ["register"]
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 def register(rt: Runtime) -> None:
     app, settings, holder = rt.app, rt.settings, rt.holder
     proposed: dict[tuple[str, str], float] = {}
+    reloading = asyncio.Lock()
     last: dict[str, float] = {}
 
     async def propose(alert_id: str, kind: str, step: str | None = None) -> None:
@@ -71,7 +74,7 @@ def register(rt: Runtime) -> None:
             last["digests"] = now
             await rt.topics.digests.send(key="flush", value={"flush": True, "at": now})
         if holder.changed_on_disk():
-            reload_policy("file changed")
+            await reload_policy(rt, "file changed", reloading)
         if now - last.get("gauges", 0.0) >= 5:
             last["gauges"] = now
             sample_gauges()
@@ -96,21 +99,14 @@ def register(rt: Runtime) -> None:
             if child_rss is not None:
                 metrics.MEMORY.labels("classifier").set(child_rss)
 
-    def reload_policy(why: str) -> None:
-        ok, message = holder.reload()
-        if ok:
-            missing = sorted(set(holder.current.receivers) - set(rt.sinks))
-            if missing:
-                log.error("policy reload (%s) names receivers this worker did not start (%s): restart to add them", why, missing)
-        metrics.POLICY_RELOADS.labels("ok" if ok else "failed").inc()
-        metrics.POLICY_VERSION.set(holder.version)
-
     @app.task
     async def on_start() -> None:
         """SIGHUP reloads the policy, as daemons do; silences are read from their topic by every worker."""
         metrics.POLICY_VERSION.set(holder.version)
         try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_policy, "SIGHUP")
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: asyncio.ensure_future(reload_policy(rt, "SIGHUP", reloading))
+            )
         except (NotImplementedError, RuntimeError):
             log.warning("SIGHUP reload unavailable here; the policy file is still watched for changes")
         await follow_silences(settings, rt.silences)

@@ -1,10 +1,12 @@
 """The worker's HTTP API (faust's web server): posts and corrections in, the desk (alerts, silences),
-Slack interactions, health and metrics. Each module registers its views on the runtime's app."""
+Slack interactions (HTTP and Socket Mode), health and metrics. Each module registers its views on the runtime's app."""
 
 from __future__ import annotations
 
+from sinks.slack_settings import SlackSettings
+
 from ..runtime import Runtime
-from . import alerts, desk, posts, slack
+from . import alerts, desk, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -15,4 +17,7 @@ def register_api(rt: Runtime) -> None:
     posts.register(rt)
     ctx = desk.register(rt)
     alerts.register(rt, lambda header: authorised(header, token), queue=ctx.queue)
-    slack.register(rt)
+    # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*, from the tree).
+    slack_settings = SlackSettings.from_env(rt.settings.receiver_env())
+    slack.register(rt, slack_settings)
+    slack_socket.register(rt, slack_settings)

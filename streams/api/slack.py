@@ -7,6 +7,9 @@ refused with 401 before anything in it is read, so a forged or replayed click
 does nothing. Slack wants an answer within three seconds: the action is put
 on its topic and answered at once, and the message is updated in place when
 the worker that owns the alert has applied it (``chat.update``).
+
+The same clicks can arrive over Socket Mode instead (:mod:`streams.api.slack_socket`,
+no public URL needed); both paths hand the payload to :func:`handle_interaction`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import parse_qs
 
 from faust.web import Request, Response, View
 
+from sinks.slack_settings import SlackSettings
 from sinks.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackSignatureError, verify_slack_request
 
 from .. import metrics
@@ -27,7 +31,7 @@ from ..core.records import Correction, isoformat
 from ..core.vocabulary import LABELS
 from ..runtime import Runtime
 
-__all__ = ["actor_of", "parse_interaction", "register"]
+__all__ = ["actor_of", "handle_interaction", "parse_interaction", "register"]
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -51,10 +55,45 @@ def actor_of(payload: dict[str, Any]) -> str:
     return "slack:" + "".join(ch for ch in str(name)[:80] if ch.isprintable())
 
 
-def register(rt: Runtime) -> None:
+async def handle_interaction(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Apply every action of one interaction payload (a ``block_actions`` click), whichever way it came."""
+    actor = actor_of(payload)
+    for action in payload.get("actions") or []:
+        if isinstance(action, dict):
+            await _handle(rt, action, actor)
+
+
+async def _handle(rt: Runtime, action: dict[str, Any], actor: str) -> None:
+    action_id = action.get("action_id")
+    if action_id in ("pot_ack", "pot_resolve"):
+        alert_id = str(action.get("value") or "")[:64]
+        assert rt.act is not None
+        await rt.act(alert_id, "ack" if action_id == "pot_ack" else "resolve", actor, wait=False)
+    elif action_id == "pot_relabel":
+        value = str(((action.get("selected_option") or {}).get("value")) or "")
+        alert_id, _, label = value.partition("|")
+        if label not in LABELS:
+            return
+        clock = stored_clock(rt.tables.clocks.get(alert_id))
+        alert = (clock.alert if clock is not None else None) or {}
+        post = alert.get("post") or {}
+        if not post.get("text"):
+            log.info("wrong-label click for %s, which this worker does not hold", alert_id)
+            return
+        correction = Correction(
+            text=post["text"], right_label=label, actor=actor, at=isoformat(rt.now()),
+            post_key=f"{post['platform']}:{post['id']}", alert_id=alert_id,
+            wrong_label=(alert.get("classification") or {}).get("label"),
+            lang=(alert.get("classification") or {}).get("lang"),
+        )
+        metrics.CORRECTIONS.labels(label).inc()
+        await rt.topics.corrections.send(key=correction.post_key, value=correction.dumps())
+
+
+def register(rt: Runtime, slack: SlackSettings | None = None) -> None:
     app = rt.app
-    signing = rt.settings.slack.signing_secret
-    secret = signing.get_secret_value().strip() or None if signing else None
+    slack = slack or SlackSettings()
+    secret = slack.signing_secret.get_secret_value() if slack.signing_secret else None
 
     class Interactions(View):
         async def post(self, request: Request) -> Response:
@@ -74,35 +113,7 @@ def register(rt: Runtime) -> None:
                 payload = parse_interaction(body)
             except (ValueError, UnicodeDecodeError):
                 return self.json({"error": "not an interaction payload"}, status=400)
-            actor = actor_of(payload)
-            for action in payload.get("actions") or []:
-                await handle(action, actor)
+            await handle_interaction(rt, payload)
             return self.json({})
-
-    async def handle(action: dict[str, Any], actor: str) -> None:
-        action_id = action.get("action_id")
-        if action_id in ("pot_ack", "pot_resolve"):
-            alert_id = str(action.get("value") or "")[:64]
-            assert rt.act is not None
-            await rt.act(alert_id, "ack" if action_id == "pot_ack" else "resolve", actor, wait=False)
-        elif action_id == "pot_relabel":
-            value = str(((action.get("selected_option") or {}).get("value")) or "")
-            alert_id, _, label = value.partition("|")
-            if label not in LABELS:
-                return
-            clock = stored_clock(rt.tables.clocks.get(alert_id))
-            alert = (clock.alert if clock is not None else None) or {}
-            post = alert.get("post") or {}
-            if not post.get("text"):
-                log.info("wrong-label click for %s, which this worker does not hold", alert_id)
-                return
-            correction = Correction(
-                text=post["text"], right_label=label, actor=actor, at=isoformat(rt.now()),
-                post_key=f"{post['platform']}:{post['id']}", alert_id=alert_id,
-                wrong_label=(alert.get("classification") or {}).get("label"),
-                lang=(alert.get("classification") or {}).get("lang"),
-            )
-            metrics.CORRECTIONS.labels(label).inc()
-            await rt.topics.corrections.send(key=correction.post_key, value=correction.dumps())
 
     app.page("/slack/interactions")(Interactions)

@@ -14,11 +14,13 @@ from . import run, model, corrections, config, dlq  # noqa: F401, I001  (each re
 from .base import cli
 from .desk import register as _register_desk
 from .report import register as _register_report
+from .routes import register as _register_routes
 
 __all__ = ["cli", "main"]
 
 _register_desk(cli)
 _register_report(cli)
+_register_routes(cli)
 
 
 def main() -> None:

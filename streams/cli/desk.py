@@ -143,8 +143,12 @@ def register(cli: typer.Typer) -> None:
     cli.add_typer(policy_cli, name="policy")
 
     @policy_cli.command("check")
-    def policy_check(file: Path = typer.Argument(..., help="Policy YAML.")) -> None:
-        """Validate a policy file; a running worker reloads it on SIGHUP or when it changes."""
+    def policy_check(
+        file: Path = typer.Argument(..., help="Policy YAML."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 1 also when a receiver lacks credentials (run it where the worker runs)."),
+    ) -> None:
+        """Validate a policy file and say which receivers lack credentials; a running worker reloads it on SIGHUP
+        or when it changes."""
         from ..core.policy import PolicyError, load_policy, walk_routes
 
         try:
@@ -156,6 +160,14 @@ def register(cli: typer.Typer) -> None:
             f"{file}: valid; {len(policy.receivers)} receivers, {len(walk_routes(policy.routes))} routes, "
             f"{len(policy.keyword_rules())} keyword rules, {len(policy.calendars)} calendars"
         )
+        from .routes import receiver_lines
+
+        lines, lacking, broken = receiver_lines(policy)
+        out.print("receivers (credentials from this environment):")
+        for line in lines:
+            out.print(line, soft_wrap=True)
+        if broken or (strict and lacking):
+            raise typer.Exit(1)
 
 
 def _when(epoch: float) -> str:

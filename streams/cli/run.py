@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
 
-__all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send"]
+__all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send", "slack_status"]
 
 EMBEDDED_NOTICE = (
     "The embedded broker keeps everything in memory: stopping or restarting `pot run` loses queued posts, "
@@ -26,6 +26,30 @@ def sample_file() -> Path:
 
 
 
+def slack_status(web_host: str, has_api_token: bool, slack: Any = None) -> list[str]:
+    """What ``pot run`` says at start about Slack's inbound path and about a web API reachable from elsewhere."""
+    import ipaddress
+
+    from sinks.slack_settings import SlackSettings
+
+    try:
+        loopback = web_host == "localhost" or ipaddress.ip_address(web_host).is_loopback
+    except ValueError:
+        loopback = False
+    slack, lines = slack or SlackSettings(), []
+    if slack.socket_mode:
+        lines.append("Slack buttons: Socket Mode (POT_SLACK_APP_TOKEN); no public URL needed")
+    if slack.signing_secret is not None:
+        lines.append("Slack buttons: signed HTTP clicks on POST /slack/interactions (POT_SLACK_SIGNING_SECRET)")
+    if not loopback:
+        lines.append(
+            f"[yellow]warning:[/yellow] the web API listens on {web_host}, beyond this machine: put it behind TLS "
+            "(a reverse proxy) and expose only /slack/interactions if Slack is all that needs it"
+            + ("" if has_api_token else "; POT_API_TOKEN is not set, so anyone who reaches it can post and acknowledge alerts")
+        )
+    return lines
+
+
 @cli.command()
 def run(
     broker: Optional[str] = typer.Option(
@@ -34,6 +58,9 @@ def run(
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
     web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics. (POT_WEB_PORT)"),
+    web_host: Optional[str] = typer.Option(
+        None, help="Address the HTTP API listens on (default 127.0.0.1); 0.0.0.0 for Slack's interactivity URL. See docs/slack.md. (POT_WEB_HOST)",
+    ),
     data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go. (POT_DATA_DIR)"),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point). (POT_CLASSIFIER)"),
     shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary. (POT_SHADOW_CLASSIFIER)"),
@@ -55,7 +82,8 @@ def run(
     from .replay import replay_task
 
     settings = settings_or_exit(
-        strict=True, broker=broker, web_port=web_port, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        strict=True, broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier,
+        shadow_classifier=shadow,
         policy_file=policy,
     )
     if settings.broker is None and settings.kafka.security_protocol != "PLAINTEXT":
@@ -124,6 +152,10 @@ def run(
         f"web API on http://{settings.web_host}:{settings.web_port} (POST /posts, /metrics); "
         f"alerts are logged to {settings.alerts_path}. Ctrl-C stops everything."
     )
+    from sinks.slack_settings import SlackSettings
+
+    for line in slack_status(settings.web_host, settings.api_token is not None, SlackSettings.from_env(settings.receiver_env())):
+        err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
         worker.execute_from_commandline()

@@ -134,15 +134,23 @@ class PolicyHolder:
     def changed_on_disk(self) -> bool:
         return self.path is not None and self._stat() != self._mtime
 
-    def reload(self) -> tuple[bool, str]:
-        """(ok, message); on failure ``current`` is untouched."""
+    def read(self) -> Policy:
+        """The policy file as it is now, validated but not adopted (raises :class:`PolicyError`); the worker
+        checks what it needs (its receivers) before it :meth:`adopt` s it."""
         self._mtime = self._stat()
-        try:
-            policy = load_policy(self.path)
-        except PolicyError as exc:
-            log.error("policy reload failed, keeping version %d: %s", self.version, exc)
-            return False, str(exc)
+        return load_policy(self.path)
+
+    def adopt(self, policy: Policy) -> str:
         self.current = policy
         self.version += 1
         log.info("policy reloaded from %s (version %d)", self.path, self.version)
-        return True, f"policy version {self.version} loaded from {self.path}"
+        return f"policy version {self.version} loaded from {self.path}"
+
+    def reload(self) -> tuple[bool, str]:
+        """(ok, message); on failure ``current`` is untouched."""
+        try:
+            policy = self.read()
+        except PolicyError as exc:
+            log.error("policy reload failed, keeping version %d: %s", self.version, exc)
+            return False, str(exc)
+        return True, self.adopt(policy)

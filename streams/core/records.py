@@ -47,7 +47,7 @@ class Author(Record):
 
 @dataclass(kw_only=True)
 class Post(Record):
-    """A post as producers send it (README, "Feeding it posts"); ``received_at`` is stamped by the monitor."""
+    """A post as producers send it (docs/operations.md, "Feeding it posts"); ``received_at`` is stamped by the monitor."""
 
     nested: ClassVar[dict[str, type[Record]]] = {"author": Author}
 

@@ -60,7 +60,7 @@ ALERT_LABELS: tuple[str, ...] = get_args(AlertLabel)
 assert ALERT_LABELS == tuple(label for label in LABELS if label != Label.OTHER)
 PRIORITIES: tuple[str, ...] = tuple(priority.value for priority in Priority)
 BASE_PRIORITY: dict[str, str] = {"complaint": "P2", "question": "P3", "suggestion": "P4", "praise": "P4", "other": "P3"}
-"""The priority of an alert before modifiers: the one documented rule (README, "Priority")."""
+"""The priority of an alert before modifiers: the one documented rule (docs/policy.md, "Priority")."""
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
