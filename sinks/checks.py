@@ -33,7 +33,7 @@ def sample_alert(alert_id: str = "al-0123456789abcdef01234567", **post: Any) -> 
         "raised_at": "2026-11-23T09:00:05Z", "history": "2nd complaint in 7 days", "recent_labels": ["complaint"],
         "keyword_classes": [], "uncertain": False,
         "post": {
-            "id": "p1", "platform": "twitter", "text": "My parcel is two weeks late and nobody answers.",
+            "id": "p1", "platform": "x", "text": "My parcel is two weeks late and nobody answers.",
             "created_at": "2026-11-23T09:00:00Z", "url": "https://example.com/p/1", "lang": "en", "brand": "acme",
             "author": {"id": "u1", "handle": "@ana", "followers": 1200, "verified": False}, "in_reply_to": None,
             "metadata": None, "received_at": "2026-11-23T09:00:01.000+00:00", **post,

@@ -142,6 +142,15 @@ class Settings(BaseSettings):
     def alerts_path(self) -> Path:
         return self.alerts_file or self.data_dir / "alerts.jsonl"
 
+    @classmethod
+    def satellites(cls) -> list[type[BaseSettings]]:
+        """Settings classes that read their own ``POT_*`` prefix (the platforms' intake and connectors, issue 14):
+        known to ``pot config`` and to the unknown-variable check, listed with the rest."""
+        from .platforms import config as platforms
+
+        return [platforms.IntakeSecrets, platforms.ConnectorList, platforms.MastodonSettings, platforms.BlueskySettings,
+                platforms.RedditSettings, platforms.XSettings]
+
     def receiver_env(self) -> dict[str, str]:
         """The receivers' settings as the ``POT_*`` → value mapping :mod:`sinks.registry` builds sinks from.
 

@@ -46,10 +46,20 @@ def _env_names(name: str, field: FieldInfo) -> list[str]:
     return choices or [name]
 
 
+def _satellites(model: type[BaseModel]) -> list[type[BaseModel]]:
+    hook = getattr(model, "satellites", None)
+    return list(hook()) if callable(hook) else []
+
+
 def variables(model: type[BaseModel]) -> dict[str, tuple[tuple[str, ...], FieldInfo]]:
-    """Every variable the tree reads: ``POT_<FIELD>`` → (path in the tree, field)."""
+    """Every variable the tree reads: ``POT_<FIELD>`` → (path in the tree, field). Satellites (settings
+    classes that read their own ``POT_*`` prefix, ``Settings.satellites()``) are listed under ``("~", class, field)``."""
     sections = _sections(model)
     found: dict[str, tuple[tuple[str, ...], FieldInfo]] = {}
+    for satellite in _satellites(model):
+        prefix = str(satellite.model_config.get("env_prefix", ""))
+        for sub, sub_field in satellite.model_fields.items():
+            found[f"{prefix}{sub}".upper()] = (("~", satellite.__name__, sub), sub_field)
     for name, field in model.model_fields.items():
         if name in sections:
             for sub, sub_field in sections[name].model_fields.items():
@@ -157,7 +167,18 @@ def _text(value: Any, reveal: bool) -> str:
 def flat_values(settings: BaseModel, reveal: bool = False) -> dict[str, str]:
     """Variable → effective value as text; secrets masked unless ``reveal`` (for handing to sinks)."""
     out = {}
+    satellites = {cls.__name__: cls for cls in _satellites(type(settings))}
+    loaded: dict[str, Any] = {}
     for variable, (path, _) in variables(type(settings)).items():
+        if path[0] == "~":
+            if path[1] not in loaded:
+                try:
+                    loaded[path[1]] = satellites[path[1]]()
+                except ValidationError:
+                    loaded[path[1]] = None
+            value = getattr(loaded[path[1]], path[2], None)
+            out.setdefault(variable, _text(value, reveal))
+            continue
         value: Any = settings
         for part in path:
             value = getattr(value, part)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .core.vocabulary import LABELS, PRIORITIES
+from .core.vocabulary import PLATFORMS as MAPPED_PLATFORMS
 from .core.validation import REASON_CODES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -26,9 +27,9 @@ CLASSIFIED = Counter(
     "Posts classified, by label, language (the 12 the classifier was trained on, else `other`) and model.",
     ["label", "lang", "model"], registry=REGISTRY,
 )
-PLATFORMS = ("x", "twitter", "facebook", "instagram", "reddit", "tiktok", "youtube", "linkedin", "threads",
-             "mastodon", "bluesky", "trustpilot", "appstore", "googleplay", "email", "web")
-"""Platforms counted under their own name; any other is `other`, so a producer cannot grow the label set."""
+PLATFORMS = (*MAPPED_PLATFORMS, "tiktok", "youtube", "linkedin", "threads", "appstore", "googleplay", "email", "web")
+"""Platforms counted under their own (canonical: validation folds ``twitter`` into ``x``) name; any other is
+`other`, so a producer cannot grow the label set."""
 LANGS = ("cs", "de", "el", "en", "es", "fr", "he", "it", "nl", "pl", "pt", "ro")
 POSTS_BY_PLATFORM = Counter(
     "pot_posts_valid_total", "Valid posts read from the posts topic, by platform (known platforms, else other).",

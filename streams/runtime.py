@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sinks.base import Sink
     from sinks.limits import CircuitBreaker
 
+    from .platforms.connectors.runner import ConnectorThread
+
 __all__ = ["Runtime", "Tables", "Topics"]
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,8 @@ class Tables:
 
 @dataclass
 class Runtime:
-    """One worker's state: settings, policy, classifier(s), receivers, topics, tables, silences and clock."""
+    """One worker's state: settings, policy, classifier(s), receivers, topics, tables, silences, clock and
+    the connectors running beside it."""
 
     app: faust.App
     settings: Settings
@@ -90,6 +93,9 @@ class Runtime:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify"))
     act: Callable[..., Awaitable[tuple[dict[str, Any], int]]] | None = None
     """Acknowledge or resolve an alert (set by :mod:`streams.api.alerts`; Slack buttons use it too)."""
+    connectors: ConnectorThread | None = None
+    """The platform connectors ``pot run`` started beside the worker (``POT_CONNECTORS``), on their own
+    event loop in a thread; stopped when the worker stops."""
 
     def now(self) -> datetime:
         return self.clock.now()

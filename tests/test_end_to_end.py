@@ -133,7 +133,7 @@ def test_http_ingest(monitor):
 
     answer = httpx.post(url, json=[good, make_post("h2", "How do I reset my password?", "en")], headers=auth)
     assert answer.status_code == 202
-    assert answer.json() == {"accepted": ["twitter:h1", "twitter:h2"]}
+    assert answer.json() == {"accepted": ["x:h1", "x:h2"]}  # sent as `twitter`, keyed by the canonical name
 
     bad = httpx.post(url, json=[make_post("h3", "ok", "en"), {"id": 7}], headers=auth)
     assert bad.status_code == 400
@@ -181,7 +181,7 @@ def test_shadow_classifier_and_sigterm_leaves_no_process(tmp_path):
     assert httpx.post(f"{monitor.web}/posts", json=post, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 202
     assert wait_for(lambda: alerts_for(monitor, "sh1"), 60), monitor.log()[-2000:]
     shadow = wait_for(lambda: read_topic(monitor.broker, "e2e.shadow"), 30)
-    assert [(d["post_key"], d["primary_label"], d["shadow_label"]) for d in shadow] == [("twitter:sh1", "complaint", "other")]
+    assert [(d["post_key"], d["primary_label"], d["shadow_label"]) for d in shadow] == [("x:sh1", "complaint", "other")]
     metrics = httpx.get(f"{monitor.web}/metrics").text
     assert 'pot_shadow_disagreements_total{primary_label="complaint",shadow_label="other"} 1.0' in metrics
     children = stop_monitor(monitor)

@@ -23,6 +23,11 @@ PUBLIC = {
     "streams.kafka": [],
     "streams.api": ["authorised", "register_api"],
     "streams.cli": ["cli", "main"],
+    "streams.platforms": [
+        "ALIASES", "MAP_REASON_CODES", "PLATFORMS", "Context", "IntakeResult", "Mapped", "MappingError", "UnknownFormat",
+        "available", "canonical_platform", "get", "map_lines", "map_payload",
+    ],
+    "streams.platforms.connectors": ["CONNECTORS"],
     "sinks": ["ConsoleSink", "Delivered", "DeliveryError", "JsonlSink", "Sink", "check_sink"],
     "sinks.pipeline": [
         "Attempt", "Breaker", "DeadLetter", "Dedup", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
@@ -46,7 +51,11 @@ def test_public_surface_is_pinned(package):
         assert hasattr(module, name), f"{package}.__all__ names {name}, which it does not define"
 
 
-@pytest.mark.parametrize("module", ["streams.core", "streams.core.handling", "streams.kafka.topics", "sinks.pipeline"])
+MAPPERS = ["x", "mastodon", "bluesky", "reddit", "facebook", "instagram", "trustpilot", "google"]
+
+
+@pytest.mark.parametrize("module", ["streams.core", "streams.core.handling", "streams.kafka.topics", "sinks.pipeline",
+                                    "streams.platforms", *(f"streams.platforms.{name}" for name in MAPPERS)])
 def test_pure_modules_import_no_faust_or_kafka(module):
     code = (
         f"import sys, importlib; importlib.import_module({module!r}); "

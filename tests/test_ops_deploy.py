@@ -49,6 +49,7 @@ def load_module(path: Path):
 
 def exported_metric_names() -> set[str]:
     """Every sample name the worker's /metrics can show, from streams/metrics.py's registry."""
+    import streams.platforms.metrics  # noqa: F401  (intake and connector metrics, registered when the worker's API is)
     from streams.metrics import REGISTRY
 
     names: set[str] = set()

@@ -28,7 +28,7 @@ def encode(obj) -> bytes:
 
 def test_valid_post_keeps_every_field():
     parsed = parse_post(encode(post(url="https://x.test/1", brand="shop", metadata={"k": 1}, extra="ignored")))
-    assert parsed.key == "twitter:123"
+    assert parsed.key == "x:123"  # `twitter` is an alias: keys use the canonical name
     assert parsed.author.followers == 12
     assert parsed.url == "https://x.test/1"
     assert parsed.metadata == {"k": 1}

@@ -242,6 +242,27 @@ def pipeline_health() -> dict[str, Any]:
               [q(f"histogram_quantile(0.9, sum by (le, sink) (rate(pot_delivery_duration_seconds_bucket[{RI}])))", "{{sink}}")],
               "Time to deliver one message to one receiver, retries included; Slack posts are paced at about one per "
               "second per channel.", w=24, unit="s"),
+
+        row("Connectors"),
+        panel("timeseries", "Posts in by connector",
+              [q(f"sum by (connector) (rate(pot_connector_posts_total[{RI}]))", "{{connector}}"),
+               q(f"sum by (format) (rate(pot_ingest_items_total{{outcome=\"accepted\"}}[{RI}]))", "ingest {{format}}")],
+              "Posts per second each connector published (Mastodon, Bluesky, Reddit, X), and posts mapped from native "
+              "payloads by POST /ingest/{format} and pot send --format.", w=6, unit="ops"),
+        panel("timeseries", "Connector lag behind the platform",
+              [q("sum by (connector) (pot_connector_lag_seconds)", "{{connector}}")],
+              "Now minus the creation time of the last post a connector published: how far behind the platform it "
+              "reads (one process runs each connector). Quiet sources grow here too; compare with the posts panel.", w=6, unit="s"),
+        panel("timeseries", "Connector errors, reconnects and rate limits",
+              [q(f"sum by (connector, kind) (increase(pot_connector_errors_total[{RI}]))", "{{connector}} {{kind}}"),
+               q(f"sum by (connector) (increase(pot_connector_reconnects_total[{RI}]))", "{{connector}} reconnect"),
+               q(f"sum by (connector) (increase(pot_connector_rate_limited_total[{RI}]))", "{{connector}} 429")],
+              "bad_frame: a frame that did not map (in the dlq, stage map); network: a dropped connection; http: an "
+              "error answer; 429: the platform asked to slow down and the connector waited. Reconnects resume from "
+              "the cursor in the connector-cursors topic.", w=6, bars=True),
+        panel("stat", "Connected", [q("sum by (connector) (pot_connector_connected)", "{{connector}}")],
+              "1 while a connector holds its stream (or its last poll succeeded).", w=6,
+              thresholds=[(1, "green")], base="red"),
     ]
     return dashboard("pot-pipeline-health", "points-of-truth / Pipeline health",
                      "Is the monitor keeping up: workers, throughput, classifier batches, latency, failures.",

@@ -1,12 +1,13 @@
 """The worker's HTTP API (faust's web server): posts and corrections in, the desk (alerts, silences),
-Slack interactions (HTTP and Socket Mode), health and metrics. Each module registers its views on the runtime's app."""
+Slack interactions (HTTP and Socket Mode), native platform payloads (``/ingest/{format}``), health and
+metrics. Each module registers its views on the runtime's app."""
 
 from __future__ import annotations
 
 from sinks.slack_settings import SlackSettings
 
 from ..runtime import Runtime
-from . import alerts, desk, posts, slack, slack_socket
+from . import alerts, desk, ingest, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -21,3 +22,4 @@ def register_api(rt: Runtime) -> None:
     slack_settings = SlackSettings.from_env(rt.settings.receiver_env())
     slack.register(rt, slack_settings)
     slack_socket.register(rt, slack_settings)
+    ingest.register(rt, lambda header: authorised(header, token))

@@ -1,4 +1,5 @@
-"""``pot run`` (the monitor: broker, topics, classifier, worker, web API) and ``pot send`` (publish posts)."""
+"""``pot run`` (the monitor: broker, topics, classifier, worker, web API, and the connectors named in
+``POT_CONNECTORS``) and ``pot send`` (publish posts, or native payloads with ``--format``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
+from .connect import check_connectors, start_connectors
 
 __all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send", "slack_status"]
 
@@ -103,6 +105,7 @@ def run(
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    chosen_connectors = check_connectors()
     replay_path = sample_file() if replay == "sample" else (Path(replay) if replay else None)
     if replay_path is not None and not replay_path.is_file():
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
@@ -145,6 +148,7 @@ def run(
         raise typer.Exit(3) from None
 
     runtime = create_worker(settings, model, sinks, shadow_model, holder)
+    runtime.connectors = start_connectors(settings, chosen_connectors)
     app = runtime.app
     if replay_path is not None:
         app.task(replay_task(runtime.topics.posts, replay_path, replay_pace))
@@ -160,6 +164,8 @@ def run(
     try:
         worker.execute_from_commandline()
     finally:
+        if runtime.connectors is not None:
+            runtime.connectors.stop()
         if isinstance(model, ClassifierProcess):
             model.close()
         if embedded is not None:
@@ -169,18 +175,37 @@ def run(
 
 @cli.command()
 def send(
-    file: str = typer.Argument(..., help="JSONL file of posts, or - for standard input."),
+    file: str = typer.Argument(..., help="JSONL file of posts (or of native payloads with --format), or - for standard input."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="Native payloads of a platform: x, mastodon, bluesky, reddit, facebook, instagram, trustpilot, google."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the normalised posts as JSON lines on stdout; send nothing (no broker needed)."),
     broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
     data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
+    from ..platforms import UnknownFormat
+    from ..platforms import get as get_format
+    from . import native
     from .ingest import publish_lines
 
-    settings = client_settings(broker, data_dir)
-    stream = sys.stdin.buffer if file == "-" else None
+    if format is not None:
+        try:
+            get_format(format)
+        except UnknownFormat as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)
+    if dry_run:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.dry_run(format, source, sys.stdout, err, settings_or_exit(data_dir=data_dir).max_post_bytes)
+        raise typer.Exit(1 if result.rejected else 0)
+    settings = client_settings(broker, data_dir)
+    if format is not None:
+        with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
+            result = native.send(settings, format, source, str(path or "stdin"), err)
+        raise typer.Exit(1 if result.rejected else 0)
+    stream = sys.stdin.buffer if file == "-" else None
     summary = publish_lines(settings, path, stream, err)
     raise typer.Exit(1 if summary.rejected else 0)

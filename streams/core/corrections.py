@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .records import Correction, isoformat, utcnow
-from .vocabulary import LABELS
+from .vocabulary import LABELS, canonical_author
 
 __all__ = ["InvalidCorrection", "latest_by_post", "parse_correction"]
 
@@ -20,6 +20,8 @@ def parse_correction(obj: Any, actor: str) -> Correction:
 
     >>> parse_correction({"text": "could you add Apple Pay?", "right_label": "suggestion"}, "ana").right_label
     'suggestion'
+    >>> parse_correction({"text": "late", "right_label": "complaint", "post_key": "twitter:1"}, "ana").post_key
+    'x:1'
     """
     if not isinstance(obj, dict):
         raise InvalidCorrection("a correction must be a JSON object")
@@ -31,6 +33,8 @@ def parse_correction(obj: Any, actor: str) -> Correction:
     optional = {k: obj.get(k) for k in ("post_key", "alert_id", "wrong_label", "lang")}
     if any(v is not None and not isinstance(v, str) for v in optional.values()):
         raise InvalidCorrection("post_key, alert_id, wrong_label and lang must be strings")
+    if optional["post_key"]:
+        optional["post_key"] = canonical_author(optional["post_key"])  # `twitter:1` is the post keyed `x:1`
     return Correction(text=text, right_label=label, actor=str(obj.get("actor") or actor)[:200], at=isoformat(utcnow()), **optional)
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from .business_hours import BusinessHours
 from .keywords import KeywordRule, load_default_keywords
 from .surges import SurgeConfig
-from .vocabulary import ALERT_LABELS, AlertLabel, Priority
+from .vocabulary import ALERT_LABELS, AlertLabel, Priority, canonical_author, canonical_authors, canonical_platforms
 
 MATCH_KEYS = ("kind", "label", "priority", "lang", "platform", "brand", "keyword_class", "author", "scope")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -47,6 +47,8 @@ def parse_duration(value: Any) -> int:
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
+AuthorRef = Annotated[str, AfterValidator(canonical_author)]
+"""An author as ``platform:id`` (its platform folded: ``twitter:123`` is ``x:123``, as posts are keyed), a bare id or a handle."""
 
 
 class _Model(BaseModel):
@@ -69,7 +71,7 @@ class VerifiedRule(_Model):
 class VipRule(_Model):
     """Named customers: author ids as ``platform:id`` (or bare ids) and handles (``@name``, any case)."""
 
-    authors: list[str] = Field(default_factory=list)
+    authors: list[AuthorRef] = Field(default_factory=list)
     handles: list[str] = Field(default_factory=list)
     window: Duration
     priority: Priority | None = None
@@ -129,6 +131,12 @@ class Route(_Model):
     digest: Duration | None = None
     routes: list[Route] = Field(default_factory=list)
 
+    @field_validator("match")
+    @classmethod
+    def _canonical(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        fold = {"platform": canonical_platforms, "author": canonical_authors}  # a policy may say `twitter`; posts say `x`
+        return {key: fold[key](want) if key in fold else want for key, want in value.items()}
+
     @model_validator(mode="after")
     def _matchers(self) -> Route:
         unknown = sorted(set(self.match) - set(MATCH_KEYS))
@@ -168,7 +176,7 @@ class Policy(_Model):
     reach: Reach = Field(default_factory=Reach)
     keywords: list[KeywordRule] | Literal["default"] = "default"
     history: History = Field(default_factory=History)
-    brand_accounts: list[str] = Field(default_factory=list)
+    brand_accounts: list[AuthorRef] = Field(default_factory=list)
     calendars: dict[str, BusinessHours] = Field(default_factory=dict)
     receivers: dict[str, ReceiverSpec] = Field(
         default_factory=lambda: {"console": ReceiverSpec(type="console"), "jsonl": ReceiverSpec(type="jsonl")}

@@ -14,7 +14,7 @@ next topic recurses past the limit), and lone surrogates (``"\\ud800"``: a
 a broken producer (epoch zero, year 9999), not a post: its deadline would be
 meaningless or overflow.
 
->>> post = parse_post(b'{"id": "1", "platform": "x", "text": "hi", '
+>>> post = parse_post(b'{"id": "1", "platform": "Twitter", "text": "hi", '
 ...                   b'"created_at": "2026-11-23T09:00:00+02:00", "author": {"id": "u1"}}')
 >>> post.key
 'x:1'
@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .records import Post, parse_instant
+from .vocabulary import canonical_platform
 
 __all__ = [
     "EARLIEST_CREATED_AT", "MAX_DEPTH", "MAX_FUTURE_S", "MAX_POST_BYTES", "REASON_CODES", "InvalidPost", "decode_json",
@@ -92,8 +93,9 @@ def _missing(obj: dict[str, Any]) -> list[str]:
 
 def validate_post(obj: Any, now: datetime | None = None) -> Post:
     """Validate one decoded JSON value (a Post dict, as producers and platform adapters write it) and return
-    the typed :class:`Post`; raises :class:`InvalidPost` with a code and a reason. ``now`` (default: the
-    system clock) bounds ``created_at``."""
+    the typed :class:`Post`, its ``platform`` folded to the canonical name (``twitter`` is ``x``,
+    :func:`streams.core.vocabulary.canonical_platform`); raises :class:`InvalidPost` with a code and a
+    reason. ``now`` (default: the system clock) bounds ``created_at``."""
     if not isinstance(obj, dict):
         raise InvalidPost("not_object", f"a post must be a JSON object, got {type(obj).__name__}")
     _check_tree(obj)
@@ -107,6 +109,7 @@ def validate_post(obj: Any, now: datetime | None = None) -> Post:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise InvalidPost("wrong_type", problems) from None
+    model.platform = canonical_platform(model.platform) or "unknown"  # one name per platform: keys, metrics, policy, VIP
     if not model.id.strip():
         raise InvalidPost("missing_field", "id is empty")
     if not model.author.id.strip():

@@ -18,7 +18,9 @@ from enum import Enum
 from typing import Any, Literal, get_args
 
 __all__ = [
-    "ALERT_LABELS", "AlertLabel", "BASE_PRIORITY", "LABELS", "PRIORITIES", "ClockState", "DeliveryItem", "Label", "Priority",
+    "ALERT_LABELS", "AlertLabel", "BASE_PRIORITY", "LABELS", "PLATFORMS", "PLATFORM_ALIASES", "PRIORITIES", "ClockState",
+    "DeliveryItem", "Label", "Priority", "canonical_author", "canonical_authors", "canonical_platform",
+    "canonical_platforms",
 ]
 
 
@@ -61,6 +63,53 @@ assert ALERT_LABELS == tuple(label for label in LABELS if label != Label.OTHER)
 PRIORITIES: tuple[str, ...] = tuple(priority.value for priority in Priority)
 BASE_PRIORITY: dict[str, str] = {"complaint": "P2", "question": "P3", "suggestion": "P4", "praise": "P4", "other": "P3"}
 """The priority of an alert before modifiers: the one documented rule (docs/policy.md, "Priority")."""
+
+PLATFORMS: tuple[str, ...] = ("x", "mastodon", "bluesky", "reddit", "facebook", "instagram", "trustpilot", "google")
+"""The canonical platform names of the shipped mappers (``docs/platforms.md``). Posts are validated into
+them, so the dedupe key, the author key, metrics labels, policy ``platform:`` matchers and VIP
+``platform:id`` entries all see one name per platform."""
+PLATFORM_ALIASES: dict[str, str] = {
+    "twitter": "x", "tweet": "x", "x.com": "x",
+    "toot": "mastodon", "fediverse": "mastodon",
+    "bsky": "bluesky", "atproto": "bluesky",
+    "fb": "facebook", "meta": "facebook",
+    "ig": "instagram", "insta": "instagram",
+    "tp": "trustpilot",
+    "gbp": "google", "google-business": "google", "googlemaps": "google", "google_business_profile": "google",
+}
+"""Other names producers, policies and format arguments use for the same platforms."""
+
+
+def canonical_platform(name: str | None) -> str:
+    """The canonical name of a platform: aliases folded, case and surrounding space ignored; a name that is
+    no alias comes back lower-cased (``tiktok`` is a platform too, just not one with a mapper).
+
+    >>> canonical_platform("Twitter"), canonical_platform(" gbp "), canonical_platform("x"), canonical_platform("TikTok")
+    ('x', 'google', 'x', 'tiktok')
+    """
+    value = (name or "").strip().lower()
+    return PLATFORM_ALIASES.get(value, value)
+
+
+def canonical_platforms(names: str | list[str]) -> str | list[str]:
+    """:func:`canonical_platform` of one name or each of a list (a policy matcher's value)."""
+    return canonical_platform(names) if isinstance(names, str) else [canonical_platform(name) for name in names]
+
+
+def canonical_author(entry: str) -> str:
+    """A VIP list entry with its platform prefix folded; bare ids and unknown prefixes stay as written.
+
+    >>> canonical_author("twitter:123"), canonical_author("Bsky:did:plc:ab"), canonical_author("did:plc:ab"), canonical_author("u9")
+    ('x:123', 'bluesky:did:plc:ab', 'did:plc:ab', 'u9')
+    """
+    prefix, colon, rest = entry.partition(":")
+    folded = PLATFORM_ALIASES.get(prefix.strip().lower())
+    return f"{folded}:{rest}" if colon and folded else entry
+
+
+def canonical_authors(entries: str | list[str]) -> str | list[str]:
+    """:func:`canonical_author` of one entry or each of a list (a policy ``author:`` matcher's value)."""
+    return canonical_author(entries) if isinstance(entries, str) else [canonical_author(entry) for entry in entries]
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
