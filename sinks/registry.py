@@ -2,7 +2,9 @@
 
 Adding a receiver type is a new sink module plus one line in
 :data:`SINK_TYPES`; the policy's ``receivers:`` accept exactly these types.
-Each entry builds its sink from ``POT_*`` environment variables.
+Each entry builds its sink from ``POT_*`` variables, handed over by the settings tree
+(``streams.config.Settings.receiver_env``: the environment and ``.env``, validated); nothing here reads
+``os.environ``.
 
 Credentials come from the environment only. A receiver that is named but not
 configured fails at start-up with a ``ValueError`` naming the missing
@@ -16,7 +18,6 @@ first alert needs it rather than as a dead letter later.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,7 @@ SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
 BUILDERS = SINK_TYPES
 
 
-def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """The receivers a policy names: each a sink type with its own channel or address list.
 
     Credentials still come from the environment, per sink type; a spec only
@@ -181,7 +182,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
     return sinks
 
 
-def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_sinks(names: list[str], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """One sink per distinct receiver name, keyed by that name (what alerts' ``receivers`` refer to)."""
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:
@@ -192,7 +193,7 @@ def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -
     return sinks
 
 
-def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, str | None]:
+def check_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, str | None]:
     """Each receiver a policy names → ``None`` when it can be built from ``env``, else why not (naming the
     variables to set, never their values). What ``pot policy check`` reports before a worker needs them."""
     problems: dict[str, str | None] = {}
@@ -206,7 +207,7 @@ def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
     return problems
 
 
-def channel_missing(specs: Mapping[str, Any], env: Env = os.environ) -> list[str]:
+def channel_missing(specs: Mapping[str, Any], env: Env) -> list[str]:
     """Slack receivers that could never post with a bot token: no ``channel:`` in the policy, no
     ``POT_SLACK_CHANNEL`` default, and no incoming webhook (which brings its own channel)."""
     if _get(env, "POT_SLACK_CHANNEL") or _get(env, "POT_SLACK_WEBHOOK_URL"):

@@ -110,7 +110,9 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     wait_for(lambda: {x["alert_id"] for x in desk["monitor"].alerts()} >= {a, b, c}, "three alerts")
     assert d not in {x["alert_id"] for x in desk["monitor"].alerts()}, "praise goes to the digest, not one by one"
 
-    open_now = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "open"}).json()["alerts"], "open alerts")
+    open_now = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "open"}, headers=AUTH).json()["alerts"], "open alerts")
+    assert httpx.get(f"{web}/alerts", params={"state": "open"}).status_code == 401, "customer text needs the token"
+    assert httpx.get(f"{web}/silences").status_code == 401
     assert {row["alert_id"] for row in open_now} == {a, b, c, d}
     assert all(3500 < row["seconds_left"] <= 3600 or row["label"] == "praise" for row in open_now)
 
@@ -118,7 +120,8 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     assert (ack.status_code, ack.json()["status"]) == (200, "acknowledged")
     again = httpx.post(f"{web}/alerts/{b}/ack", headers=AUTH, json={"actor": "bo"})
     assert (again.status_code, again.json()["status"], again.json()["by"]) == (200, "already acknowledged", "ana")
-    assert httpx.post(f"{web}/alerts/al-nope/ack", headers=AUTH, json={}).status_code == 404
+    assert httpx.post(f"{web}/alerts/al-nope/ack", headers=AUTH, json={"actor": "ana"}).status_code == 404
+    assert httpx.post(f"{web}/alerts/{b}/ack", headers=AUTH, json={}).status_code == 400, "an ack names who acted"
     assert httpx.post(f"{web}/alerts/{b}/ack", json={"actor": "eve"}).status_code == 401
 
     advance(desk, 46 * 60)  # past 75 % of the hour (warnings), 30 min (escalation) and two reminder times
@@ -229,9 +232,9 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
         now = int(time.time())
         assert slack_click(web, "pot_ack", alert_id("s1"), now, secret="forged").status_code == 401
         assert slack_click(web, "pot_ack", alert_id("s1"), now - 400).status_code == 401  # replayed: too old
-        assert httpx.get(f"{web}/alerts", params={"state": "acknowledged"}).json()["alerts"] == []
+        assert httpx.get(f"{web}/alerts", params={"state": "acknowledged"}, headers=AUTH).json()["alerts"] == []
         assert slack_click(web, "pot_ack", alert_id("s1"), now).status_code == 200
-        acked = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "acknowledged"}).json()["alerts"], "slack ack")
+        acked = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "acknowledged"}, headers=AUTH).json()["alerts"], "slack ack")
         assert acked[0]["acked_by"] == "slack:sara"
         assert slack_click(web, "pot_relabel", f"{alert_id('s1')}|question", now).status_code == 200
         corrections = wait_for(lambda: read_topic([broker.bootstrap], "e2e.corrections", timeout_s=1), "the correction")

@@ -18,11 +18,11 @@ def register_api(rt: Runtime) -> None:
     limiter = limits.RequestLimiter(rt.settings.http_rate_per_s, rt.settings.http_burst)
     rt.app.web.web_app.middlewares.append(limits.middleware(limiter))
     posts.register(rt)
-    alerts.register(rt, lambda header: authorised(header, token))
-    # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*).
-    slack_settings = SlackSettings()
+    ctx = desk.register(rt)
+    alerts.register(rt, lambda header: authorised(header, token), queue=ctx.queue)
+    # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*, from the tree).
+    slack_settings = SlackSettings.from_env(rt.settings.receiver_env())
     slack.register(rt, slack_settings)
     slack_socket.register(rt, slack_settings)
-    desk.register(rt)
     ingest.register(rt, lambda header: authorised(header, token))
     openapi.register(rt)
