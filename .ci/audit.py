@@ -1,7 +1,7 @@
 """Dependency audit for CI: pip-audit over the project's virtual environment, bounded in time.
 
-Prints every known vulnerability. Fails (exit 1) only for an advisory that has a fixed version to move to and is
-not listed in .ci/audit-ignore.txt (one advisory id per line, then why); an advisory with no fix is reported, not
+Prints every known vulnerability. Exits 1 (which .ci/run reports without failing CI) only for an advisory that
+has a fixed version to move to and is not listed in .ci/audit-ignore.txt (one advisory id per line, then why); an advisory with no fix is reported, not
 failed on. pip-audit asks PyPI's vulnerability data over the network: if that cannot be reached, or the audit
 runs past --timeout, CI says so and goes on (a hung audit must not hang CI).
 """
