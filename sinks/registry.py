@@ -2,7 +2,9 @@
 
 Adding a receiver type is a new sink module plus one line in
 :data:`SINK_TYPES`; the policy's ``receivers:`` accept exactly these types.
-Each entry builds its sink from ``POT_*`` environment variables.
+Each entry builds its sink from ``POT_*`` variables, handed over by the settings tree
+(``streams.config.Settings.receiver_env``: the environment and ``.env``, validated); nothing here reads
+``os.environ``.
 
 Credentials come from the environment only. A receiver that is named but not
 configured fails at start-up with a ``ValueError`` naming the missing
@@ -16,7 +18,6 @@ first alert needs it rather than as a dead letter later.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _timeout(env: Env, receiver: str) -> float:
+    """``POT_HTTP_TIMEOUT_S``: how long an HTTP receiver may take to answer (default 10 s)."""
+    text = _get(env, "POT_HTTP_TIMEOUT_S")
+    try:
+        value = float(text) if text is not None else 10.0
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"receiver {receiver!r}: POT_HTTP_TIMEOUT_S must be a positive number of seconds")
+    return value
+
+
 def _slack(env: Env, alerts_path: Path) -> Sink:
     from .slack import SlackSink
     from .slack_settings import SlackSettings
@@ -66,10 +79,19 @@ def _slack(env: Env, alerts_path: Path) -> Sink:
     settings = SlackSettings.from_env(env)
     _check_http_url("slack", "POT_SLACK_API_URL", settings.api_url)
     if settings.bot_token:
-        return SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url)
+        sink = SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url,
+                         timeout_s=_timeout(env, "slack"))
+        rate = _get(env, "POT_SLACK_RATE_PER_S")  # Slack's own limit is about 1/s per channel; a test server takes more
+        if rate is not None:
+            try:
+                sink.rate_per_s = float(rate)
+            except ValueError:
+                raise ValueError("receiver 'slack': POT_SLACK_RATE_PER_S must be a number") from None
+            sink.burst = max(1, int(sink.rate_per_s))
+        return sink
     if settings.webhook_url:
         _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
-        return SlackSink(webhook_url=settings.webhook_url.get_secret_value())
+        return SlackSink(webhook_url=settings.webhook_url.get_secret_value(), timeout_s=_timeout(env, "slack"))
     raise ValueError("receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL")
 
 
@@ -87,7 +109,7 @@ def _webhook(env: Env, alerts_path: Path) -> Sink:
 
     url, secret = _require(env, "webhook", "POT_WEBHOOK_URL", "POT_WEBHOOK_SECRET")
     _check_http_url("webhook", "POT_WEBHOOK_URL", url)
-    return WebhookSink(url, secret)
+    return WebhookSink(url, secret, timeout_s=_timeout(env, "webhook"))
 
 
 def _email(env: Env, alerts_path: Path) -> Sink:
@@ -121,7 +143,7 @@ def _pagerduty(env: Env, alerts_path: Path) -> Sink:
     (routing_key,) = _require(env, "pagerduty", "POT_PAGERDUTY_ROUTING_KEY")
     url = _get(env, "POT_PAGERDUTY_URL") or DEFAULT_URL
     _check_http_url("pagerduty", "POT_PAGERDUTY_URL", url)
-    return PagerDutySink(routing_key, url)
+    return PagerDutySink(routing_key, url, timeout_s=_timeout(env, "pagerduty"))
 
 
 SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
@@ -136,7 +158,7 @@ SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
 BUILDERS = SINK_TYPES
 
 
-def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """The receivers a policy names: each a sink type with its own channel or address list.
 
     Credentials still come from the environment, per sink type; a spec only
@@ -160,7 +182,7 @@ def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
     return sinks
 
 
-def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:
+def build_sinks(names: list[str], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """One sink per distinct receiver name, keyed by that name (what alerts' ``receivers`` refer to)."""
     unknown = sorted({name for name in names if name not in BUILDERS})
     if unknown:
@@ -171,7 +193,7 @@ def build_sinks(names: list[str], env: Env = os.environ, *, alerts_path: Path) -
     return sinks
 
 
-def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, str | None]:
+def check_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, str | None]:
     """Each receiver a policy names → ``None`` when it can be built from ``env``, else why not (naming the
     variables to set, never their values). What ``pot policy check`` reports before a worker needs them."""
     problems: dict[str, str | None] = {}
@@ -185,7 +207,7 @@ def check_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_p
     return problems
 
 
-def channel_missing(specs: Mapping[str, Any], env: Env = os.environ) -> list[str]:
+def channel_missing(specs: Mapping[str, Any], env: Env) -> list[str]:
     """Slack receivers that could never post with a bot token: no ``channel:`` in the policy, no
     ``POT_SLACK_CHANNEL`` default, and no incoming webhook (which brings its own channel)."""
     if _get(env, "POT_SLACK_CHANNEL") or _get(env, "POT_SLACK_WEBHOOK_URL"):

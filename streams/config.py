@@ -1,7 +1,11 @@
-"""Settings for a worker, read from the environment (``POT_*``) and the command line.
+"""Every setting, one tree: read from the environment (``POT_*``), a ``.env`` file, and the command line.
 
-Secrets (the API token) come from the environment only and are typed as
-``SecretStr`` so that printing the settings never shows them.
+The worker's own settings are fields of :class:`Settings` (``POT_BROKER``);
+the sections of :mod:`streams.config_sections` nest under it
+(``POT_KAFKA_SASL_USERNAME`` is ``settings.kafka.sasl_username``). Secrets
+are typed as ``SecretStr`` so that printing the settings never shows them;
+:mod:`streams.config_check` turns validation errors into sentences that name
+the variable, and lists ``POT_*`` variables that no setting reads.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .config_sections import (
+    DeskSection, EmailSection, HFSection, KafkaSection, PagerDutySection, SlackSection, SmtpSection, WebhookSection,
+)
 from .core.vocabulary import LABELS
 
 __all__ = ["DEFAULT_WINDOWS_S", "Settings"]
@@ -26,26 +33,31 @@ DEFAULT_WINDOWS_S: dict[str, int] = {
 class Settings(BaseSettings):
     """Everything a worker needs to know; every field can be set as ``POT_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="POT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="POT_", extra="ignore", env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True,
+        env_nested_delimiter="_", env_nested_max_split=1,
+    )
 
     broker: str | None = Field(
         default=None,
-        description="kafka://host:port[,host:port]; empty starts the embedded broker.",
+        description="kafka://host:port[,host:port] of a cluster; unset or `embedded` starts the in-memory embedded broker.",
     )
     broker_wait_s: float = Field(default=20.0, gt=0, description="How long to wait for the broker.")
     topic_prefix: str = Field(default="pot.", description="Prefix of every topic name.")
     partitions: int = Field(default=4, ge=1, description="Partitions of topics the monitor creates.")
-    replication: int = Field(default=1, ge=1)
+    replication: int = Field(default=1, ge=1, description="Replication of topics and changelogs the monitor creates.")
     app_id: str = Field(default="points-of-truth", description="Consumer group and table namespace.")
-    session_timeout_s: float = Field(default=6.0, gt=0)
+    session_timeout_s: float = Field(default=6.0, gt=0, description="Consumer group session timeout.")
 
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6066, ge=0, le=65535)
+    web_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to (0.0.0.0 in containers).")
+    web_port: int = Field(default=6066, ge=0, le=65535, description="Port of the HTTP API and /metrics.")
     api_token: SecretStr | None = Field(default=None, description="Bearer token for POST endpoints.")
 
     data_dir: Path = Field(default=Path("var"), description="Alert log, faust table state.")
     alerts_file: Path | None = Field(default=None, description="JSONL alert log; default data_dir/alerts.jsonl.")
-    receivers: list[str] = Field(default_factory=lambda: ["console", "jsonl"])
+    receivers: list[str] = Field(
+        default_factory=lambda: ["console", "jsonl"], description="Receiver types alerts go to when no policy file is set."
+    )
 
     classifier: str = Field(default="e5-head", description="Classifier name (entry point).")
     classify_in_process: bool = Field(
@@ -54,19 +66,25 @@ class Settings(BaseSettings):
     shadow_classifier: str | None = Field(
         default=None, description="A second classifier run beside the primary; disagreements are counted and logged."
     )
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Posts per classifier call.")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=10000, description="Longest a Kafka fetch waits for data (latency when idle)."
     )
-    batch_wait_s: float = Field(default=0.05, ge=0)
+    batch_wait_s: float = Field(default=0.05, ge=0, description="Longest wait to fill a classifier batch.")
 
-    max_post_bytes: int = Field(default=64 * 1024, ge=256)
+    http_rate_per_s: float = Field(
+        default=50.0, ge=0, description="Requests a second each client may make to POST /posts and /ingest/ (0: no limit).")
+    http_burst: int = Field(default=100, ge=1, description="Requests a client may make at once before the rate applies.")
+
+    max_post_bytes: int = Field(default=64 * 1024, ge=256, description="Largest post accepted; bigger ones are dead-lettered.")
     publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
-    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest POST /posts body.")
+    dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long a post id is remembered for dedupe.")
 
-    windows_s: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WINDOWS_S))
-    uncertain_below: float = Field(default=0.5, ge=0, le=1)
+    windows_s: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_WINDOWS_S), description="Response window per label (seconds) without a policy file."
+    )
+    uncertain_below: float = Field(default=0.5, ge=0, le=1, description="Confidence below which a label is marked uncertain.")
 
     delivery_inline_attempts: int = Field(default=3, ge=1, le=20, description="Tries before a delivery is deferred.")
     delivery_max_delay_s: float = Field(default=10.0, gt=0, description="Longest wait between two tries (Retry-After beyond it defers).")
@@ -84,11 +102,27 @@ class Settings(BaseSettings):
         default=None, description="Seconds to add to the system time, read from this file (tests and fire drills)."
     )
     api_url: str = Field(default="http://127.0.0.1:6066", description="Where `pot ack`, `pot alerts`, `pot silence` reach a worker.")
+    model_cache: Path | None = Field(
+        default=None, description="Where rebuilt models live (read by classifiers/provision/resolve.py)."
+    )
+    e5_head: str | None = Field(
+        default=None, description="The e5-head classifier's head: a shipped head's name or a folder (read by classifiers/e5_head.py)."
+    )
+    http_timeout_s: float = Field(default=10.0, gt=0, description="How long an HTTP receiver (Slack, webhook, PagerDuty) may take to answer.")
+
+    kafka: KafkaSection = Field(default_factory=KafkaSection, description="POT_KAFKA_*: TLS and SASL of every Kafka client.")
+    slack: SlackSection = Field(default_factory=SlackSection, description="POT_SLACK_*: the Slack receiver and buttons.")
+    webhook: WebhookSection = Field(default_factory=WebhookSection, description="POT_WEBHOOK_*: the webhook receiver.")
+    smtp: SmtpSection = Field(default_factory=SmtpSection, description="POT_SMTP_*: the email receiver's server.")
+    email: EmailSection = Field(default_factory=EmailSection, description="POT_EMAIL_*: the email receiver's addresses.")
+    pagerduty: PagerDutySection = Field(default_factory=PagerDutySection, description="POT_PAGERDUTY_*: the PagerDuty receiver.")
+    hf: HFSection = Field(default_factory=HFSection, description="POT_HF_*: the hf-sequence classifier.")
+    desk: DeskSection = Field(default_factory=DeskSection, description="POT_DESK_*: the web desk's logins and sessions.")
 
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        if value is None or not value.strip() or value.strip().lower() == "embedded":
             return None
         value = value.strip()
         if "://" not in value:
@@ -117,6 +151,26 @@ class Settings(BaseSettings):
     @property
     def alerts_path(self) -> Path:
         return self.alerts_file or self.data_dir / "alerts.jsonl"
+
+    @classmethod
+    def satellites(cls) -> list[type[BaseSettings]]:
+        """Settings classes that read their own ``POT_*`` prefix (the platforms' intake and connectors, issue 14):
+        known to ``pot config`` and to the unknown-variable check, listed with the rest."""
+        from .platforms import config as platforms
+
+        return [platforms.IntakeSecrets, platforms.ConnectorList, platforms.MastodonSettings, platforms.BlueskySettings,
+                platforms.RedditSettings, platforms.XSettings]
+
+    def receiver_env(self) -> dict[str, str]:
+        """The receivers' settings as the ``POT_*`` → value mapping :mod:`sinks.registry` builds sinks from.
+
+        sinks/ imports nothing from streams/, so the tree hands it plain names and values; what it holds
+        came from the environment or the ``.env`` file, validated here first."""
+        from .config_check import flat_values
+
+        return {name: value for name, value in flat_values(self, reveal=True).items()
+                if value and (name == "POT_HTTP_TIMEOUT_S"
+                              or name.split("_")[1].lower() in ("slack", "webhook", "smtp", "email", "pagerduty"))}
 
     def topic(self, name: str) -> str:
         """Full topic name for one of ``posts classified alerts events dlq``."""

@@ -81,7 +81,7 @@ def start_monitor(
 ) -> Monitor:
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "POT_BROKER"},
         "POT_DATA_DIR": str(data_dir),
         "POT_WEB_PORT": str(port),
         "POT_API_TOKEN": TOKEN,
@@ -89,7 +89,6 @@ def start_monitor(
         "POT_PARTITIONS": "2",
         **(extra_env or {}),
     }
-    env.pop("POT_BROKER", None)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "monitor.log"
     process = subprocess.Popen(

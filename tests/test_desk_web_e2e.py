@@ -71,8 +71,9 @@ def pair(tmp_path):
 
 def test_two_workers_one_desk(pair):
     a, b, broker = pair["a"], pair["b"], pair["broker"]
-    wait_for(lambda: not httpx.get(f"{a.web}/alerts").json()["complete"] and not httpx.get(f"{b.web}/alerts").json()["complete"],
-             "the two workers to split the partitions", timeout=90)
+    def split(web: str) -> bool:
+        return not httpx.get(f"{web}/alerts", params={"scope": "local"}, headers=AUTH).json()["complete"]
+    wait_for(lambda: split(a.web) and split(b.web), "the two workers to split the partitions", timeout=90)
 
     # no one reads customer text or acts without logging in
     assert httpx.get(f"{a.web}/desk").status_code == 303
@@ -101,8 +102,13 @@ def test_two_workers_one_desk(pair):
     everyone = {aid(n) for n in ("c1", "c2", "q1", "q2", "p1")}
     wait_for(lambda: shown(ana.get("/desk").text) == everyone, "every alert on worker a's desk")
     wait_for(lambda: shown(bo.get("/desk").text) == everyone, "every alert on worker b's desk")
-    local_a = {r["alert_id"] for r in httpx.get(f"{a.web}/alerts").json()["alerts"]}
+    local_a = {r["alert_id"] for r in httpx.get(f"{a.web}/alerts", params={"scope": "local"}, headers=AUTH).json()["alerts"]}
     assert local_a and local_a != everyone, "each worker's own table holds only its partitions' alerts"
+    for web in (a.web, b.web):  # GET /alerts (and `pot alerts`) shows them all, whichever worker answers
+        body = wait_for(lambda: (r := httpx.get(f"{web}/alerts", headers=AUTH).json())["complete"]
+                        and {x["alert_id"] for x in r["alerts"]} == everyone and r, f"every alert from {web}")
+        assert len(body["alerts"]) == len(everyone)
+    assert httpx.get(f"{a.web}/alerts").status_code == 401, "customer text needs the token"
 
     for page in (ana.get("/desk").text, ana.get(f"/desk/alerts/{aid('c1')}").text, ana.get("/desk/rows").json()["html"]):
         assert "<script>window.__pwned" not in page and "<img src=x" not in page

@@ -67,6 +67,8 @@ def alerts_for(monitor, post_id: str) -> list[dict]:
 
 
 def test_posts_flow_to_alerts_and_bad_input_to_dead_letters(monitor):
+    log = " ".join(monitor.log().split())
+    assert "The embedded broker keeps everything in memory: stopping or restarting `pot run` loses queued posts" in log
     producer = KafkaProducer(bootstrap_servers=monitor.broker)
     for post, _ in VALID:
         producer.send("e2e.posts", key=f"twitter:{post['id']}".encode(), value=json.dumps(post).encode())

@@ -91,11 +91,16 @@ def topics_of_the_app(name: str = "TOPICS") -> tuple[str, ...]:
 
 
 def settings_env_names() -> set[str]:
-    """POT_* variables the worker reads: its settings, and the receivers' (sinks/registry.py)."""
+    """POT_* variables the worker reads: every variable of the settings tree (streams/config.py)."""
     from streams.config import Settings
+    from streams.config_check import variables
 
-    receivers = set(re.findall(r"\bPOT_[A-Z0-9_]+\b", (ROOT / "sinks" / "registry.py").read_text(encoding="utf-8")))
-    return {f"POT_{name.upper()}" for name in Settings.model_fields} | receivers
+    return set(variables(Settings))
+
+
+def interpolate(value: Any, shell: dict[str, str]) -> str:
+    """Compose's ${VAR:-default} / ${VAR} interpolation of one value, with ``shell`` as the environment."""
+    return re.sub(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}", lambda m: shell.get(m.group(1)) or (m.group(2) or ""), str(value))
 
 
 def check_receivers(env: dict[str, str], tmp_path: Path) -> list[str]:
@@ -316,7 +321,6 @@ def test_compose_runs_two_workers_against_kafka(tmp_path):
         assert env["POT_WEB_HOST"] == "0.0.0.0" and env["POT_WEB_PORT"] == "6066"
         assert set(env) <= known_env, set(env) - known_env
         assert env["POT_API_TOKEN"] == "${POT_API_TOKEN:-}"  # from the operator's shell or .env, never inline
-        assert check_receivers({k: str(v) for k, v in env.items()}, tmp_path) == ["console", "email", "jsonl"]
         assert env["POT_SMTP_HOST"] == "mailpit" and "mailpit" in svc["depends_on"]
         assert not any(re.search(r"PASSWORD|SECRET|TOKEN", k) and v and not str(v).startswith("${") for k, v in env.items())
         check = " ".join(svc["healthcheck"]["test"])
@@ -362,13 +366,17 @@ def test_three_broker_override_is_consistent():
         assert extra["services"][name]["environment"]["POT_REPLICATION"] == "3"
 
 
-def test_dockerfile_installs_pinned_torch_without_naming_an_index():
+def test_dockerfile_installs_pinned_cpu_only_torch():
     text = (COMPOSE_DIR / "Dockerfile").read_text(encoding="utf-8")
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     assert re.search(r"^FROM python:3\.11-slim\s*$", code, re.M)
-    assert "ARG TORCH_VERSION=2.13.0" in code and 'pip install "torch==${TORCH_VERSION}"' in code
-    urls = set(re.findall(r"[a-z]+://[^\s'\"]+", code)) - {"http://127.0.0.1:6066/healthz"}
-    assert not urls and "index-url http" not in code, f"no index URL is named in the Dockerfile: {urls}"
+    assert "ARG TORCH_VERSION=2.13.0" in code
+    assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in code, "the CPU-only wheels by default"
+    install = next(line for line in code.splitlines() if "torch==" in line)
+    assert 'pip install "torch==${TORCH_VERSION}"' in install and '--index-url "$TORCH_INDEX_URL"' in install
+    assert install.index("torch==") < code.index("pip install ."), "torch comes before the package, which would pull CUDA torch"
+    urls = set(re.findall(r"[a-z]+://[^\s'\"]+", code)) - {"http://127.0.0.1:6066/healthz", "https://download.pytorch.org/whl/cpu"}
+    assert not urls, urls
     assert re.search(r"^USER \d+", code, re.M), "runs as a non-root user"
     ignore = (COMPOSE_DIR / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignore[[i for i, line in enumerate(ignore) if not line.startswith("#")][0]] == "*"
@@ -382,6 +390,65 @@ def test_docker_compose_config_when_the_plugin_exists(tmp_path):
     for files in (["-f", str(COMPOSE)], ["-f", str(COMPOSE), "-f", str(COMPOSE_3)]):
         result = run_tool("docker", "compose", *files, "config", "--quiet")
         assert result.returncode == 0, result.stderr
+
+
+def test_compose_files_validate_against_the_compose_spec_schema():
+    """The Compose Specification's JSON schema (tests/fixtures/schemas/compose-spec.json, as check-jsonschema vendors
+    it): a misspelt key, a wrong type or an unknown service option fails here without a Docker engine."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests" / "fixtures" / "schemas" / "compose-spec.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in (COMPOSE, COMPOSE_3):
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load(path))]
+        assert not errors, f"{path.name}: {errors}"
+    broken = load(COMPOSE)
+    broken["services"]["worker-1"]["enviroment"] = {"POT_X": "1"}
+    assert any("enviroment" in e.message for e in validator.iter_errors(broken)), "the schema catches a misspelt key"
+
+
+def test_compose_workers_mount_a_policy_and_pass_every_receivers_variables(tmp_path):
+    """With only the shell's credentials set, the workers build every receiver of the mounted policy, as
+    `pot run` will; adding Slack to the policy needs no edit of the compose file."""
+    from sinks.registry import build_receivers
+    from streams.core.policy import load_policy, parse_policy
+
+    compose, secret_types = load(COMPOSE), {"slack", "webhook", "pagerduty", "smtp"}
+    known = settings_env_names()
+    for name, svc in workers(compose).items():
+        env = svc["environment"]
+        mount = next(v for v in svc["volumes"] if v.split(":")[1] == "/etc/points-of-truth/policy.yaml")
+        source, target, mode = mount.split(":")
+        assert mode == "ro" and env["POT_POLICY_FILE"] == target
+        policy = load_policy(COMPOSE_DIR / source)
+        wanted = {v for v in known if v.split("_")[1].lower() in secret_types and re.search(r"TOKEN|SECRET|KEY|PASSWORD|URL", v)}
+        wanted -= {"POT_SLACK_API_URL", "POT_PAGERDUTY_URL"}  # test doubles, not credentials
+        assert wanted <= set(env), f"{name} does not pass {sorted(wanted - set(env))}"
+        for variable in wanted:
+            assert env[variable] == f"${{{variable}:-}}", f"{variable} comes from the shell or .env, never inline"
+        shell = {"POT_SLACK_BOT_TOKEN": "xoxb-1", "POT_SLACK_SIGNING_SECRET": "s", "POT_SLACK_CHANNEL": "#desk"}
+        worker_env = {k: interpolate(v, shell) for k, v in env.items()}
+        assert sorted(build_receivers(policy.receivers, worker_env, alerts_path=tmp_path / "a")) == sorted(policy.receivers)
+        slack_policy = parse_policy({"receivers": {"desk": {"type": "slack", "channel": "#desk"}}, "routes": {"receivers": ["desk"]}})
+        assert list(build_receivers(slack_policy.receivers, worker_env, alerts_path=tmp_path / "a")) == ["desk"]
+
+
+def test_deployment_maps_every_secret_the_example_policy_uses():
+    """Each receiver type of deploy/policy.example.yaml has each of its secret variables mapped from the Secret."""
+    from streams.config import Settings
+    from streams.config_check import variables
+    from streams.core.policy import load_policy
+
+    sections = {"slack": ["slack"], "email": ["smtp"], "pagerduty": ["pagerduty"], "webhook": ["webhook"]}
+    types = {spec.type for spec in load_policy(DEPLOY / "policy.example.yaml").receivers.values()}
+    assert {"slack", "email", "pagerduty"} <= types
+    secret = {name for name, (path, field) in variables(Settings).items()
+              if "SecretStr" in str(field.annotation) and path[0] in {s for t in types for s in sections.get(t, [])}}
+    assert {"POT_SLACK_SIGNING_SECRET", "POT_PAGERDUTY_ROUTING_KEY", "POT_SMTP_PASSWORD"} <= secret
+    env = {var["name"]: var for var in one("Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    missing = sorted(name for name in secret | {"POT_KAFKA_SASL_PASSWORD"}
+                     if "secretKeyRef" not in env.get(name, {}).get("valueFrom", {}))
+    assert not missing, f"deployment.yaml does not map {missing} from the Secret"
 
 
 def test_compose_files_match_the_compose_specification():

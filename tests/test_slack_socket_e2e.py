@@ -23,6 +23,7 @@ from tests.slack_socket_server import FakeSocketMode, block_action
 
 pytestmark = pytest.mark.e2e
 
+AUTH = {"Authorization": f"Bearer {TOKEN}"}  # reads of alerts carry customer text: they need the token
 BOT_TOKEN, APP_TOKEN = "xoxb-e2e-bot-token-77aa", "xapp-1-A0LOCAL-e2e-app-token-88bb"
 POLICY = """
 keywords: []
@@ -68,7 +69,7 @@ def test_a_click_over_socket_mode_acknowledges_and_resolves_the_alert(tmp_path):
 
             clicked = push("interactive", block_action("pot_ack", alert["alert_id"]))
             wait_for(lambda: socket.acked(clicked), "the envelope's ack")
-            acked = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "acknowledged"}).json()["alerts"], "the ack")
+            acked = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "acknowledged"}, headers=AUTH).json()["alerts"], "the ack")
             assert acked[0]["acked_by"] == "slack:sara"
             wait_for(lambda: "pot_ack" not in buttons(slack.messages[message["ts"]]), "the message updated in place")
             assert "Acknowledged" in json.dumps(slack.messages[message["ts"]]["blocks"])
@@ -77,7 +78,7 @@ def test_a_click_over_socket_mode_acknowledges_and_resolves_the_alert(tmp_path):
             wait_for(lambda: socket.hellos == 2, "the reconnect after Slack's refresh")
             clicked = push("interactive", block_action("pot_resolve", alert["alert_id"]))
             wait_for(lambda: socket.acked(clicked), "the second envelope's ack")
-            wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "resolved"}).json()["alerts"], "the resolve")
+            wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "resolved"}, headers=AUTH).json()["alerts"], "the resolve")
             wait_for(lambda: buttons(slack.messages[message["ts"]]) == ["pot_relabel"], "the resolved message")
             log = monitor.log()
             assert BOT_TOKEN not in log and APP_TOKEN not in log

@@ -27,6 +27,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..core.policy import PolicyHolder
 from ..kafka import patches
+from ..kafka.security import faust_broker_kwargs
 from ..kafka.topics import RECORD_TOPICS, SINGLE_PARTITION_TOPICS, TOPICS
 from ..runtime import Runtime, Tables, Topics
 from . import clock, delivery, digests, intake, route, surges, timer
@@ -75,7 +76,7 @@ def create_worker(
     patches.install(settings.topic_prefix, settings.fetch_max_wait_ms)
     app = faust.App(
         settings.app_id,
-        broker=settings.broker,
+        **faust_broker_kwargs(settings),
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         topic_partitions=settings.partitions,

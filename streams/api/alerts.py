@@ -7,8 +7,15 @@
 topic, applied by the worker that owns the alert's partition; the request
 waits briefly for it so that the answer reflects the new state.
 
-``GET /alerts?state=open`` lists the alerts in this worker's partitions with
-time left; with several workers, ask each (or read the ``events`` topic).
+``GET /alerts?state=open`` lists every alert in that state with time left,
+whichever worker answers: each worker reads every partition of the clocks
+table's changelog (:class:`streams.kafka.queue_view.QueueView`, the desk's
+queue). Until that view has caught up, the answer holds this worker's own
+partitions and says so (``"complete": false``); ``?scope=local`` asks for
+this worker's own partitions only (which alerts it owns).
+Reads carry customer text, so they need the bearer token as writes do; an
+ack or resolve must name its actor (``{"actor": ...}``), which the action,
+the clock and the ``events`` topic record.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from ..agents.clock import stored_clock
 from ..core import sla
 from ..core.records import Action, isoformat
 from ..core.silences import Silence
+from ..kafka.queue_view import QueueView
 from ..runtime import Runtime
 
 __all__ = ["register"]
@@ -34,20 +42,18 @@ ACTOR_MAX = 200
 
 
 def _actor(body: bytes) -> str | None:
-    """The person acting, from ``{"actor": ...}``; ``None`` when the body is unusable."""
-    if not body.strip():
-        return "http"
+    """The person acting, from ``{"actor": ...}``; ``None`` when the body does not name one."""
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    actor = obj.get("actor", "http") if isinstance(obj, dict) else None
+    actor = obj.get("actor") if isinstance(obj, dict) else None
     if not isinstance(actor, str) or not actor.strip() or len(actor) > ACTOR_MAX:
         return None
     return "".join(ch for ch in actor.strip() if ch.isprintable())
 
 
-def register(rt: Runtime, authorised: Any) -> None:
+def register(rt: Runtime, authorised: Any, queue: QueueView | None = None) -> None:
     app, settings = rt.app, rt.settings
     clocks, actions, clock = rt.tables.clocks, rt.topics.actions, rt.clock
 
@@ -58,14 +64,18 @@ def register(rt: Runtime, authorised: Any) -> None:
 
     class Alerts(View):
         async def get(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization")):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
             state = request.query.get("state")
             if state is not None and state not in STATES:
                 return self.json({"error": f"state must be one of {', '.join(STATES)}"}, status=400)
             now = clock.time()
-            states = [stored_clock(c) for c in list(clocks.values())]
+            everywhere = queue is not None and queue.ready and request.query.get("scope") != "local"
+            source = queue.clocks.values() if everywhere else clocks.values()  # type: ignore[union-attr]
+            states = [stored_clock(c) for c in list(source)]
             rows = [sla.view(c, now) for c in states if c is not None and (state is None or c.state == state)]
             rows.sort(key=lambda r: r["seconds_left"])
-            return self.json({"alerts": rows, "complete": owns_everything(), "now": isoformat(clock.now())})
+            return self.json({"alerts": rows, "complete": everywhere or owns_everything(), "now": isoformat(clock.now())})
 
     class AlertAction(View):
         async def post(self, request: Request, alert_id: str, verb: str) -> Response:
@@ -103,6 +113,8 @@ def register(rt: Runtime, authorised: Any) -> None:
 
     class Silences(View):
         async def get(self, request: Request) -> Response:
+            if not authorised(request.headers.get("Authorization")):
+                return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
             now = clock.time()
             rows = [s.model_dump() | {"active": s.active(now)} for s in rt.silences.values()]
             if request.query.get("all") not in ("1", "true"):

@@ -122,7 +122,10 @@ def register(rt: Runtime) -> None:
         """Ask the broker which of the pipeline's topics exist (blocking: run in a thread)."""
         from kafka.admin import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=2000, client_id="pot-ready")
+        from ..kafka.security import kafka_python_kwargs
+
+        admin = KafkaAdminClient(**kafka_python_kwargs(settings), request_timeout_ms=2000, bootstrap_timeout_ms=3000,
+                                 client_id="pot-ready")
         try:
             present = set(admin.list_topics())
         finally:
@@ -141,7 +144,7 @@ def register(rt: Runtime) -> None:
                 try:
                     absent = await asyncio.get_running_loop().run_in_executor(None, missing_topics)
                 except Exception as exc:
-                    problems.append(f"broker unreachable: {type(exc).__name__}")
+                    problems.append(f"broker unreachable ({settings.broker}): {type(exc).__name__}")
                 else:
                     topics_checked["at"] = time.monotonic()
                     if absent:

@@ -2,14 +2,15 @@
 
 One module per group of commands: :mod:`.run` (``run``, ``send``), :mod:`.model`
 (``classify``, ``eval``, ``train``), :mod:`.desk` (``alerts``, ``ack``,
-``resolve``, ``silence``, ``policy``), :mod:`.corrections`, :mod:`.connect` (``connect``).
+``resolve``, ``silence``, ``policy``), :mod:`.corrections`, :mod:`.connect` (``connect``), :mod:`.config`
+(``config``), :mod:`.dlq` (``dlq list``, ``dlq replay``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from . import run, model, corrections  # noqa: F401, I001  (each registers its commands, listed in this order)
+from . import run, model, corrections, config, dlq  # noqa: F401, I001  (each registers its commands, listed in this order)
 from . import connect  # noqa: F401  (pot connect: platform connectors, issue 14)
 from .base import cli
 from .desk import register as _register_desk

@@ -54,8 +54,8 @@ def start_connectors(settings: Settings, chosen: ConnectorList) -> ConnectorThre
 @cli.command()
 def connect(
     name: str = typer.Argument(..., help="mastodon, bluesky, reddit or x; settings come from POT_<NAME>_* variables."),
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
     metrics_port: Optional[int] = typer.Option(None, help="Serve the connector's Prometheus metrics on this port."),
 ) -> None:
     """Read a platform and publish its posts; the cursor is kept in Kafka, so a restart resumes where it stopped."""

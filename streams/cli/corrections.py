@@ -17,7 +17,10 @@ __all__ = ["corrections_cli", "export_corrections"]
 
 
 def export_corrections(settings: Settings, out: Path, timeout_s: float = 5.0) -> int:
-    rows = latest_by_post(read_topic(settings.bootstrap_servers, settings.topic("corrections"), timeout_s))
+    from ..kafka.security import kafka_python_kwargs
+
+    security = kafka_python_kwargs(settings)
+    rows = latest_by_post(read_topic(settings.bootstrap_servers, settings.topic("corrections"), timeout_s, security))
     out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return len(rows)
 
@@ -29,8 +32,8 @@ cli.add_typer(corrections_cli, name="corrections")
 @corrections_cli.command("export")
 def corrections_export(
     out: Path = typer.Argument(..., help="JSONL file to write (text, label, lang): feed it to `pot train --extra`."),
-    broker: Optional[str] = typer.Option(None, envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
 ) -> None:
     """Read the corrections topic and write training examples; the latest correction of a post wins."""
     settings = client_settings(broker, data_dir)

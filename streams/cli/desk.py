@@ -1,15 +1,14 @@
 """``pot ack``, ``pot resolve``, ``pot alerts``, ``pot silence`` and ``pot policy check``: the desk from a terminal.
 
 They talk to a running worker's HTTP API (``--api``, ``POT_API_URL``) with the
-bearer token from ``POT_API_TOKEN``, so the CLI needs no Kafka access and
-every action is recorded with its actor like any other.
+bearer token from ``POT_API_TOKEN`` (read through the settings tree), so the CLI
+needs no Kafka access and every action is recorded with its actor like any
+other. Any answer but success is an error message and a non-zero exit.
 """
 
 from __future__ import annotations
 
 import getpass
-import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -17,18 +16,22 @@ from typing import Any, Optional
 import httpx
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-err = Console(stderr=True, highlight=False)
+from .output import EVERY, OUTPUT, WATCH, Output, show
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 API = typer.Option("http://127.0.0.1:6066", "--api", envvar="POT_API_URL", help="A worker's HTTP API.")
 ACTOR = typer.Option(None, help="Who is acting (default: your login name).")
 
 
 def _headers() -> dict[str, str]:
-    token = os.environ.get("POT_API_TOKEN", "").strip()
+    from .base import settings_or_exit
+
+    secret = settings_or_exit().api_token
+    token = secret.get_secret_value().strip() if secret else ""
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
@@ -40,7 +43,8 @@ def _call(method: str, url: str, **kwargs: Any) -> httpx.Response:
         raise typer.Exit(3) from None
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
+def _answer(response: httpx.Response, ok: tuple[int, ...] = (200,)) -> dict[str, Any]:
+    """The JSON body of a successful answer; anything else is printed and exits non-zero."""
     try:
         body = response.json()
     except ValueError:
@@ -48,13 +52,17 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     if response.status_code == 401:
         err.print("[red]unauthorized:[/red] set POT_API_TOKEN to the worker's token")
         raise typer.Exit(2)
-    return body
+    if response.status_code not in ok:
+        detail = body.get("error") or body.get("status") or "" if isinstance(body, dict) else ""
+        err.print(f"[red]the monitor answered {response.status_code}:[/red] {escape(str(detail))}")
+        raise typer.Exit(1)
+    return body if isinstance(body, dict) else {"result": body}
 
 
 def _act(verb: str, alert_id: str, api: str, actor: str | None) -> None:
     who = actor or getpass.getuser()
     response = _call("POST", f"{api.rstrip('/')}/alerts/{alert_id}/{verb}", json={"actor": who})
-    body = _answer(response)
+    body = _answer(response, ok=(200, 202, 404, 409))
     status = body.get("status") or body.get("error", "")
     by = f" by {body['by']}" if body.get("by") else ""
     line = f"{escape(alert_id)}: {escape(str(status))}{escape(by)}"
@@ -80,20 +88,13 @@ def register(cli: typer.Typer) -> None:
     def alerts(
         api: str = API,
         state: str = typer.Option("open", help="open, acknowledged or resolved."),
-        watch: bool = typer.Option(True, help="Keep the table live (Ctrl-C to stop); --no-watch prints once."),
-        every: float = typer.Option(2.0, help="Seconds between refreshes."),
+        output: Output = OUTPUT,
+        watch: bool = WATCH,
+        every: float = EVERY,
     ) -> None:
-        """The open alerts with time left, most urgent first, as a live table."""
-        if not watch:
-            out.print(_alerts_table(api, state))
-            return
-        try:
-            with Live(_alerts_table(api, state), console=out, refresh_per_second=4) as live:
-                while True:
-                    time.sleep(every)
-                    live.update(_alerts_table(api, state))
-        except KeyboardInterrupt:
-            pass
+        """The alerts in one state with time left, most urgent first (printed once; --watch keeps it live)."""
+        show(out, lambda: _answer(_call("GET", f"{api.rstrip('/')}/alerts", params={"state": state})),
+             lambda body: _alerts_table(body, state), output, watch, every)
 
     silence = typer.Typer(no_args_is_help=True, help="Silences: matching alerts are recorded but not sent.")
     cli.add_typer(silence, name="silence")
@@ -119,31 +120,23 @@ def register(cli: typer.Typer) -> None:
         response = _call("POST", f"{api.rstrip('/')}/silences", json={
             "matchers": parsed, "duration_s": seconds, "comment": comment, "created_by": actor or getpass.getuser(),
         })
-        body = _answer(response)
-        if response.status_code != 201:
-            err.print(f"[red]{escape(str(body.get('error')))}[/red]")
-            raise typer.Exit(1)
+        body = _answer(response, ok=(201,))
         s = body["silence"]
         out.print(f"silence {s['id']} until {_when(s['ends_at'])}")
 
     @silence.command("list")
-    def silence_list(api: str = API, all_: bool = typer.Option(False, "--all", help="Include expired ones.")) -> None:
+    def silence_list(
+        api: str = API, all_: bool = typer.Option(False, "--all", help="Include expired ones."),
+        output: Output = OUTPUT, watch: bool = WATCH, every: float = EVERY,
+    ) -> None:
         """The silences in force (or all with --all)."""
-        body = _answer(_call("GET", f"{api.rstrip('/')}/silences", params={"all": "1" if all_ else "0"}))
-        table = Table("id", "matchers", "until", "by", "comment", "active")
-        for s in body.get("silences", []):
-            matchers = " ".join(f"{k}={','.join(v)}" for k, v in s["matchers"].items())
-            table.add_row(s["id"], escape(matchers), _when(s["ends_at"]), escape(s["created_by"]), escape(s["comment"]), "yes" if s["active"] else "no")
-        out.print(table)
+        show(out, lambda: _answer(_call("GET", f"{api.rstrip('/')}/silences", params={"all": "1" if all_ else "0"})),
+             _silences_table, output, watch, every)
 
     @silence.command("expire")
-    def silence_expire(silence_id: str, api: str = API) -> None:
+    def silence_expire(silence_id: str = typer.Argument(..., help="The silence id (from `pot silence list`)."), api: str = API) -> None:
         """End a silence now."""
-        response = _call("DELETE", f"{api.rstrip('/')}/silences/{silence_id}")
-        body = _answer(response)
-        if response.status_code != 200:
-            err.print(f"[red]{escape(str(body.get('error')))}[/red]")
-            raise typer.Exit(1)
+        _answer(_call("DELETE", f"{api.rstrip('/')}/silences/{silence_id}"))
         out.print(f"silence {silence_id} expired")
 
     policy_cli = typer.Typer(no_args_is_help=True, help="The routing policy.")
@@ -187,8 +180,15 @@ def _left(seconds: int) -> str:
     return f"{sign}{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{sign}{seconds // 60}m{seconds % 60:02d}s"
 
 
-def _alerts_table(api: str, state: str) -> Table:
-    body = _answer(_call("GET", f"{api.rstrip('/')}/alerts", params={"state": state}))
+def _silences_table(body: dict[str, Any]) -> Table:
+    table = Table("id", "matchers", "until", "by", "comment", "active")
+    for s in body.get("silences", []):
+        matchers = " ".join(f"{k}={','.join(v)}" for k, v in s["matchers"].items())
+        table.add_row(s["id"], escape(matchers), _when(s["ends_at"]), escape(s["created_by"]), escape(s["comment"]), "yes" if s["active"] else "no")
+    return table
+
+
+def _alerts_table(body: dict[str, Any], state: str) -> Table:
     rows = body.get("alerts", [])
     title = f"{len(rows)} {state} alert(s) at {body.get('now', '')}" + ("" if body.get("complete", True) else " (this worker's partitions only)")
     table = Table("time left", "priority", "label", "alert", "text", "fired", title=title)

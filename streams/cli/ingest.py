@@ -26,7 +26,9 @@ def publish_lines(settings: Settings, path: Path | None, stream: BinaryIO | None
     """Validate each line locally, send the valid ones keyed by post, dead-letter the rest."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, client_id="pot-send")
+    from ..kafka.security import kafka_python_kwargs
+
+    producer = KafkaProducer(**kafka_python_kwargs(settings), acks="all", linger_ms=5, client_id="pot-send")
     summary = Summary()
     source = open(path, "rb") if path is not None else stream
     assert source is not None

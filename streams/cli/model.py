@@ -18,7 +18,7 @@ __all__ = ["classify", "evaluate", "train"]
 def classify(
     file: str = typer.Argument("-", help="JSONL with a `text` field, or plain lines; - for standard input."),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
-    batch_size: int = typer.Option(32, min=1),
+    batch_size: int = typer.Option(32, min=1, help="Posts per classifier call."),
 ) -> None:
     """Print one JSON prediction per input line: the quickest way to try a model."""
 
@@ -56,7 +56,7 @@ def evaluate(
     out_png: Path = typer.Option(Path("eval-confusion.png"), help="Where the confusion-matrix picture goes."),
     real_dir: Optional[Path] = typer.Option(None, help="Real labelled posts for the default sets (default: ../shared/data/real when present)."),
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many posts per set (a fixed sample, by text hash)."),
-    batch_size: int = typer.Option(32, min=1),
+    batch_size: int = typer.Option(32, min=1, help="Posts per classifier call."),
 ) -> None:
     """Score a classifier: per-label and per-language F1, accuracy, calibration; JSON report and confusion PNG."""
     from rich.console import Console

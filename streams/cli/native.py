@@ -68,7 +68,9 @@ def send(settings: Any, fmt: str, source: IO[bytes], name: str, console: Console
     from kafka import KafkaProducer
 
     result = map_document(fmt, source.read())
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5, client_id="pot-send")
+    from ..kafka.security import kafka_python_kwargs
+
+    producer = KafkaProducer(**kafka_python_kwargs(settings), acks="all", linger_ms=5, client_id="pot-send")
     try:
         for _, post, raw in result.posts:
             producer.send(settings.topic("posts"), key=post.key.encode(), value=raw)

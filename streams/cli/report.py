@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -21,11 +21,15 @@ from ..core import report_format, reports
 err = Console(stderr=True, highlight=False)
 
 
-def read_events(bootstrap_servers: Sequence[str], topic: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
-    """Every record of every partition of ``topic``, up to the end offsets seen at start (no idle wait)."""
+def read_events(
+    bootstrap_servers: Sequence[str], topic: str, timeout_s: float = 60.0, security: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every record of every partition of ``topic``, up to the end offsets seen at start (no idle wait).
+    ``security``: :func:`streams.kafka.security.kafka_python_kwargs` (its servers are replaced)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=list(bootstrap_servers), enable_auto_commit=False, client_id="pot-report")
+    consumer = KafkaConsumer(**{**(security or {}), "bootstrap_servers": list(bootstrap_servers)},
+                             enable_auto_commit=False, client_id="pot-report")
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         if not partitions:
@@ -71,8 +75,8 @@ def register(cli: typer.Typer) -> None:
         output: str = typer.Option("table", "-o", "--output", help="table, json or csv."),
         plot: Optional[Path] = typer.Option(None, help="Also draw the weekly trend to this PNG file."),
         now: Optional[str] = typer.Option(None, help="Report as of this instant (ISO 8601); default: now."),
-        broker: Optional[str] = typer.Option(None, envvar="POT_BROKER"),
-        data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+        broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker (POT_BROKER)."),
+        data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address (POT_DATA_DIR)."),
     ) -> None:
         """Response times per group and week, from the events topic (every worker's, across restarts)."""
         from ..clock import Clock
@@ -90,7 +94,9 @@ def register(cli: typer.Typer) -> None:
         if moment is None:
             moment = Clock(settings.clock_offset_file).now()  # the workers' clock, when a drill shifts it
         try:
-            events = read_events(settings.bootstrap_servers, settings.topic("events"))
+            from ..kafka.security import kafka_python_kwargs
+
+            events = read_events(settings.bootstrap_servers, settings.topic("events"), security=kafka_python_kwargs(settings))
         except Exception as exc:
             err.print(f"[red]cannot read the events topic:[/red] {escape(f'{type(exc).__name__}: {exc}')}")
             raise typer.Exit(3) from None

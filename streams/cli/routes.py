@@ -11,7 +11,6 @@ deadline and priority, the clock's owner (business hours, reminders, escalation)
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from datetime import datetime, timezone
@@ -126,8 +125,9 @@ def receiver_lines(policy: Any, env: Any = None) -> tuple[list[str], bool, bool]
 
     from ..config import Settings
 
-    env = os.environ if env is None else env
-    problems = check_receivers(policy.receivers, env, alerts_path=Settings().alerts_path)
+    settings = Settings()
+    env = settings.receiver_env() if env is None else env
+    problems = check_receivers(policy.receivers, env, alerts_path=settings.alerts_path)
     no_channel = set(channel_missing(policy.receivers, env))
     lines = []
     for name, spec in policy.receivers.items():
@@ -174,8 +174,9 @@ def register(cli: typer.Typer) -> None:
         if output not in ("table", "json"):
             err.print("[red]--output must be table or json[/red]")
             raise typer.Exit(2)
-        env_file = os.environ.get("POT_POLICY_FILE", "").strip()
-        policy = _policy(policy_file or (Path(env_file) if env_file else None))
+        from ..config import Settings
+
+        policy = _policy(policy_file or Settings().policy_file)
         now = datetime.now(timezone.utc).replace(microsecond=0)
         fields = {"text": text or f"a sample {label}", "lang": lang, "platform": platform, "brand": brand,
                   "author": author, "followers": followers, "verified": verified}

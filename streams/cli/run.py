@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
 from .connect import check_connectors, start_connectors
 
-__all__ = ["run", "sample_file", "send", "slack_status"]
+__all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send", "slack_status"]
+
+EMBEDDED_NOTICE = (
+    "The embedded broker keeps everything in memory: stopping or restarting `pot run` loses queued posts, "
+    "open alerts and their SLA clocks, silences, digests, dedupe and author history. For a durable setup set "
+    "POT_BROKER to a Kafka cluster (deploy/compose/docker-compose.yml; docs/kafka.md)."
+)
 
 
 def sample_file() -> Path:
@@ -22,7 +28,7 @@ def sample_file() -> Path:
 
 
 
-def slack_status(web_host: str, has_api_token: bool) -> list[str]:
+def slack_status(web_host: str, has_api_token: bool, slack: Any = None) -> list[str]:
     """What ``pot run`` says at start about Slack's inbound path and about a web API reachable from elsewhere."""
     import ipaddress
 
@@ -32,7 +38,7 @@ def slack_status(web_host: str, has_api_token: bool) -> list[str]:
         loopback = web_host == "localhost" or ipaddress.ip_address(web_host).is_loopback
     except ValueError:
         loopback = False
-    slack, lines = SlackSettings(), []
+    slack, lines = slack or SlackSettings(), []
     if slack.socket_mode:
         lines.append("Slack buttons: Socket Mode (POT_SLACK_APP_TOKEN); no public URL needed")
     if slack.signing_secret is not None:
@@ -48,19 +54,20 @@ def slack_status(web_host: str, has_api_token: bool) -> list[str]:
 
 @cli.command()
 def run(
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port of a cluster; none starts the embedded broker.", envvar="POT_BROKER"),
+    broker: Optional[str] = typer.Option(
+        None, help="kafka://host:port of a cluster; unset or `embedded` starts the in-memory embedded broker. (POT_BROKER)",
+    ),
     replay: Optional[str] = typer.Option(None, help="Replay a JSONL file of posts once the worker is up ('sample' = the shipped sample)."),
     replay_pace: float = typer.Option(0.25, help="Seconds between replayed posts."),
-    web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics.", envvar="POT_WEB_PORT"),
+    web_port: Optional[int] = typer.Option(None, help="Port of the HTTP API and /metrics. (POT_WEB_PORT)"),
     web_host: Optional[str] = typer.Option(
-        None, help="Address the HTTP API listens on (default 127.0.0.1); 0.0.0.0 for Slack's interactivity URL. See docs/slack.md.",
-        envvar="POT_WEB_HOST",
+        None, help="Address the HTTP API listens on (default 127.0.0.1); 0.0.0.0 for Slack's interactivity URL. See docs/slack.md. (POT_WEB_HOST)",
     ),
-    data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go.", envvar="POT_DATA_DIR"),
-    classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
-    shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary.", envvar="POT_SHADOW_CLASSIFIER"),
-    policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml).", envvar="POT_POLICY_FILE"),
-    log_level: str = typer.Option("warning", help="Log level of the worker."),
+    data_dir: Optional[Path] = typer.Option(None, help="Where the alert log and broker address go. (POT_DATA_DIR)"),
+    classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point). (POT_CLASSIFIER)"),
+    shadow: Optional[str] = typer.Option(None, help="A candidate classifier to run beside the primary. (POT_SHADOW_CLASSIFIER)"),
+    policy: Optional[Path] = typer.Option(None, help="Routing policy YAML (see deploy/policy.example.yaml). (POT_POLICY_FILE)"),
+    log_level: str = typer.Option("warning", help="Log level of the worker: debug, info, warning or error."),
 ) -> None:
     """Start the monitor: broker (embedded unless one is given), topics, classifier, worker and web server."""
     import faust
@@ -72,13 +79,21 @@ def run(
     from ..agents import create_worker
     from ..core.policy import PolicyError, PolicyHolder, policy_for_receivers
     from ..kafka.broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
+    from ..kafka.security import describe, kafka_python_kwargs
     from ..kafka.topics import SINGLE_PARTITION_TOPICS, TOPICS
     from .replay import replay_task
 
     settings = settings_or_exit(
-        broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier, shadow_classifier=shadow,
+        strict=True, broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier,
+        shadow_classifier=shadow,
         policy_file=policy,
     )
+    if settings.broker is None and settings.kafka.security_protocol != "PLAINTEXT":
+        err.print(
+            f"[red]configuration error:[/red] POT_KAFKA_SECURITY_PROTOCOL={settings.kafka.security_protocol} but POT_BROKER "
+            "is unset; set POT_BROKER to your cluster (the embedded broker takes no TLS or SASL)"
+        )
+        raise typer.Exit(2)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         holder = PolicyHolder(settings.policy_file, default=policy_for_receivers(settings.receivers, settings.windows_s, settings.uncertain_below))
@@ -86,7 +101,7 @@ def run(
         err.print(f"[red]policy error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        sinks = build_receivers(holder.current.receivers, alerts_path=settings.alerts_path)
+        sinks = build_receivers(holder.current.receivers, settings.receiver_env(), alerts_path=settings.alerts_path)
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -95,6 +110,15 @@ def run(
     if replay_path is not None and not replay_path.is_file():
         err.print(f"[red]no such file to replay:[/red] {replay_path}")
         raise typer.Exit(2)
+
+    if settings.broker is not None:  # a configured broker is checked before minutes go into loading models
+        err.print(f"Kafka at [bold]{settings.broker}[/bold] ({describe(settings)})")
+        try:
+            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s, security=kafka_python_kwargs(settings))
+        except BrokerUnreachable as exc:
+            err.print(f"[red]broker unreachable (POT_BROKER={settings.broker}):[/red] {exc}")
+            err.print("the embedded broker is used only when POT_BROKER is unset or `embedded`; nothing was started")
+            raise typer.Exit(3) from None
 
     with err.status(f"loading classifier {settings.classifier} (the first start builds the encoder, ~10 s)"):
         model = load_classifier(settings.classifier, "classifier", settings.classify_in_process)
@@ -110,14 +134,15 @@ def run(
             settings.broker = embedded.url
             broker_file.write_text(embedded.url + "\n")
             err.print(f"embedded broker (tansu) on [bold]{embedded.bootstrap}[/bold]")
-        else:
-            wait_for_broker(settings.bootstrap_servers, settings.broker_wait_s)
-        created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication)
-        created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication)
+            err.print(f"[yellow]{EMBEDDED_NOTICE}[/yellow]")
+        security = kafka_python_kwargs(settings)
+        created = ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in TOPICS], settings.partitions, settings.replication, security)
+        created += ensure_topics(settings.bootstrap_servers, [settings.topic(t) for t in SINGLE_PARTITION_TOPICS], 1, settings.replication, security)
         if created:
             err.print(f"created topics: {', '.join(created)}")
     except BrokerUnreachable as exc:
-        err.print(f"[red]broker unreachable:[/red] {exc}")
+        where = "the embedded broker" if embedded else f"POT_BROKER={settings.broker}"
+        err.print(f"[red]broker unreachable ({where}):[/red] {exc}")
         if embedded:
             embedded.stop()
         raise typer.Exit(3) from None
@@ -131,7 +156,9 @@ def run(
         f"web API on http://{settings.web_host}:{settings.web_port} (POST /posts, /metrics); "
         f"alerts are logged to {settings.alerts_path}. Ctrl-C stops everything."
     )
-    for line in slack_status(settings.web_host, settings.api_token is not None):
+    from sinks.slack_settings import SlackSettings
+
+    for line in slack_status(settings.web_host, settings.api_token is not None, SlackSettings.from_env(settings.receiver_env())):
         err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
@@ -151,8 +178,8 @@ def send(
     file: str = typer.Argument(..., help="JSONL file of posts (or of native payloads with --format), or - for standard input."),
     format: Optional[str] = typer.Option(None, "--format", "-f", help="Native payloads of a platform: x, mastodon, bluesky, reddit, facebook, instagram, trustpilot, google."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the normalised posts as JSON lines on stdout; send nothing (no broker needed)."),
-    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker.", envvar="POT_BROKER"),
-    data_dir: Optional[Path] = typer.Option(None, envvar="POT_DATA_DIR"),
+    broker: Optional[str] = typer.Option(None, help="kafka://host:port; default: the local `pot run`'s broker. (POT_BROKER)"),
+    data_dir: Optional[Path] = typer.Option(None, help="Where a local `pot run` wrote its broker address. (POT_DATA_DIR)"),
 ) -> None:
     """Publish posts to the posts topic; invalid lines are reported with their line numbers (and dead-lettered)."""
     from ..platforms import UnknownFormat

@@ -176,7 +176,7 @@ class EventLog:
 async def follow(
     bootstrap_servers: list[str], topic: str | Callable[[], str], apply: Callable[[bytes | None, bytes | None], None],
     on_ready: Callable[[], None] = lambda: None, reset: Callable[[], None] = lambda: None,
-    client_id: str = "pot-queue-view", poll_ms: int = 300,
+    client_id: str = "pot-queue-view", poll_ms: int = 300, security: Mapping[str, Any] | None = None,
 ) -> None:
     """Apply every record of every partition of ``topic`` from the beginning, then follow it; runs until
     cancelled. ``on_ready`` is called once the records present at start have been applied; ``reset`` before
@@ -187,7 +187,8 @@ async def follow(
     while True:
         name = topic() if callable(topic) else topic
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest", client_id=client_id,
+            **{**(security or {}), "bootstrap_servers": bootstrap_servers},
+            enable_auto_commit=False, auto_offset_reset="earliest", client_id=client_id,
         )
         try:
             await consumer.start()

@@ -18,31 +18,74 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from ..config import Settings
 from ..core.silences import Silence
+from .security import aiokafka_kwargs
 
-__all__ = ["apply_silence", "follow_silences", "read_topic"]
+__all__ = ["StoredRecord", "apply_silence", "follow_silences", "read_records", "read_topic"]
 
 log = logging.getLogger(__name__)
 
 
-def read_topic(bootstrap_servers: str | Sequence[str], topic: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-    """Every record's JSON value, partition by partition; stops after ``timeout_s`` with nothing new."""
+def read_topic(
+    bootstrap_servers: str | Sequence[str], topic: str, timeout_s: float = 5.0, security: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every record's JSON value, partition by partition; stops after ``timeout_s`` with nothing new.
+
+    ``security``: :func:`streams.kafka.security.kafka_python_kwargs` (its servers are replaced)."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000)
+        **{**(security or {}), "bootstrap_servers": bootstrap_servers},
+        enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000),
     )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         return [json.loads(message.value) for message in consumer]
+    finally:
+        consumer.close()
+
+
+class StoredRecord(NamedTuple):
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+
+
+def read_records(
+    security: Mapping[str, Any], topic: str, follow: bool = False, timeout_s: float = 30.0
+) -> Iterator[StoredRecord]:
+    """Every record of ``topic`` up to the end offsets seen at the start (exact, not timeout-based), then,
+    with ``follow``, new ones as they come. ``security`` is :func:`streams.kafka.security.kafka_python_kwargs`.
+
+    Raises ``TimeoutError`` when the topic cannot be read to its end within ``timeout_s``."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**security, enable_auto_commit=False, group_id=None, client_id="pot-reader")
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while follow or any(consumer.position(tp) < ends[tp] for tp in partitions):
+            if not follow and time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end within {timeout_s:g} s")
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    yield StoredRecord(tp.partition, record.offset, record.key, record.value, record.timestamp)
     finally:
         consumer.close()
 
@@ -54,8 +97,7 @@ async def follow_silences(settings: Settings, silences: dict[str, Silence], poll
     topic = settings.topic("silences")
     while True:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest",
-            client_id="pot-silences",
+            **aiokafka_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest", client_id="pot-silences",
         )
         try:
             await consumer.start()

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from ...kafka.queue_view import EventLog, QueueView, follow
+from ...kafka.security import aiokafka_kwargs
 from ...runtime import Runtime
 from .auth import DeskUsers, Keys, LoginThrottle, load_secret
 from .settings import DeskSettings
@@ -26,7 +27,7 @@ def register(rt: Runtime, desk: DeskSettings | None = None) -> DeskContext:
     """Add ``/desk`` to a worker (called by :func:`streams.api.register_api`)."""
     from ...core.records import Correction, isoformat
 
-    desk = desk or DeskSettings()
+    desk = desk or rt.settings.desk
     app, settings, clock, clocks_table = rt.app, rt.settings, rt.clock, rt.tables.clocks
     queue, events = QueueView(), EventLog(keep_s=desk.keep_days * 86400, clock=clock.time)
     secret = (load_secret(desk.secret.get_secret_value() if desk.secret else None, settings.data_dir / "desk.secret")
@@ -59,16 +60,18 @@ def register(rt: Runtime, desk: DeskSettings | None = None) -> DeskContext:
             view.version += 1
         return ready
 
-    if not desk.login_configured:  # no one could read the pages: spare the worker the two topics' reading
+    security = aiokafka_kwargs(settings)
+
+    @app.task  # every partition's clocks: the desk's queue, and GET /alerts whichever worker answers
+    async def follow_clocks() -> None:
+        await follow(settings.bootstrap_servers, clocks_table.changelog_topic.get_topic_name, queue.apply,
+                     on_ready=mark(queue), reset=queue.reset, client_id="pot-desk-clocks", security=security)
+
+    if not desk.login_configured:  # no one could read the pages: spare the worker the events topic's reading
         log.warning("the web desk (/desk) is off: set POT_DESK_USERS_FILE or POT_DESK_TRUSTED_HEADER")
     else:
         @app.task
-        async def follow_clocks() -> None:
-            await follow(settings.bootstrap_servers, clocks_table.changelog_topic.get_topic_name, queue.apply,
-                         on_ready=mark(queue), reset=queue.reset, client_id="pot-desk-clocks")
-
-        @app.task
         async def follow_events() -> None:
             await follow(settings.bootstrap_servers, settings.topic("events"), events.apply,
-                         on_ready=mark(events), reset=events.reset, client_id="pot-desk-events")
+                         on_ready=mark(events), reset=events.reset, client_id="pot-desk-events", security=security)
     return ctx

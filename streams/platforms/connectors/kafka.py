@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 CURSOR_TOPIC = "connector-cursors"
 
 
-def ensure_cursor_topic(bootstrap: Sequence[str], name: str, replication: int = 1) -> bool:
+def ensure_cursor_topic(
+    bootstrap: Sequence[str], name: str, replication: int = 1, security: Mapping[str, Any] | None = None,
+) -> bool:
     """Create the compacted cursor topic when missing; True when created."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=list(bootstrap), client_id="pot-connect-admin")
+    admin = KafkaAdminClient(**{**(security or {}), "bootstrap_servers": list(bootstrap)}, client_id="pot-connect-admin")
     try:
         if name in set(admin.list_topics()):
             return False
@@ -33,13 +35,15 @@ def ensure_cursor_topic(bootstrap: Sequence[str], name: str, replication: int = 
         admin.close()
 
 
-def read_latest(bootstrap: Sequence[str], topic: str, timeout_s: float = 10.0) -> dict[str, dict[str, Any]]:
+def read_latest(
+    bootstrap: Sequence[str], topic: str, timeout_s: float = 10.0, security: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The last value of every key in ``topic`` (a tombstone removes the key)."""
     import time
 
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=list(bootstrap), enable_auto_commit=False, group_id=None,
+    consumer = KafkaConsumer(**{**(security or {}), "bootstrap_servers": list(bootstrap)}, enable_auto_commit=False, group_id=None,
                              client_id="pot-connect-cursors")
     latest: dict[str, dict[str, Any]] = {}
     try:
@@ -68,13 +72,16 @@ def read_latest(bootstrap: Sequence[str], topic: str, timeout_s: float = 10.0) -
 class KafkaSide:
     """Publisher and cursor store on one kafka-python producer (acks=all)."""
 
-    def __init__(self, bootstrap: Sequence[str], posts_topic: str, dlq_topic: str, cursor_topic: str) -> None:
+    def __init__(
+        self, bootstrap: Sequence[str], posts_topic: str, dlq_topic: str, cursor_topic: str,
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
         from kafka import KafkaProducer
 
         self.posts_topic, self.dlq_topic, self.cursor_topic = posts_topic, dlq_topic, cursor_topic
-        self.producer = KafkaProducer(bootstrap_servers=list(bootstrap), acks="all", linger_ms=5,
+        self.producer = KafkaProducer(**{**(security or {}), "bootstrap_servers": list(bootstrap)}, acks="all", linger_ms=5,
                                       client_id="pot-connect", max_block_ms=30_000)
-        self.cursors = read_latest(bootstrap, cursor_topic)
+        self.cursors = read_latest(bootstrap, cursor_topic, security=security)
 
     async def _confirm(self, futures: list[Any]) -> None:
         def wait() -> None:

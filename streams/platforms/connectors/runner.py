@@ -56,10 +56,13 @@ def build(name: str, side: Any, brand: str | None = None, settings: Any = None, 
 
 async def run_all(names: list[str], pot_settings: Any, stop: asyncio.Event, brand: str | None = None) -> None:
     """Run the named connectors against the configured broker until ``stop`` is set."""
-    bootstrap = pot_settings.bootstrap_servers
+    from ...kafka.security import kafka_python_kwargs
+
+    bootstrap, security = pot_settings.bootstrap_servers, kafka_python_kwargs(pot_settings)
     cursor_topic = pot_settings.topic(CURSOR_TOPIC)
-    await asyncio.to_thread(ensure_cursor_topic, bootstrap, cursor_topic, pot_settings.replication)
-    side = await asyncio.to_thread(KafkaSide, bootstrap, pot_settings.topic("posts"), pot_settings.topic("dlq"), cursor_topic)
+    await asyncio.to_thread(ensure_cursor_topic, bootstrap, cursor_topic, pot_settings.replication, security)
+    side = await asyncio.to_thread(KafkaSide, bootstrap, pot_settings.topic("posts"), pot_settings.topic("dlq"), cursor_topic,
+                                   security)
     connectors = [build(name, side, brand) for name in names]
     tasks = [asyncio.create_task(c.run(stop), name=f"connector-{c.name}") for c in connectors]
     try:

@@ -1,0 +1,172 @@
+"""``pot dlq list`` and ``pot dlq replay``: the dead-letter topic, read and sent back where each record came from.
+
+Every record the pipeline could not handle is kept whole on the ``dlq`` topic
+(:class:`streams.core.records.DeadLetter`: stage, reason, the raw bytes).
+Once the cause is fixed (a receiver's credentials, a classifier, a policy),
+``replay`` sends each chosen record back to the topic its stage reads:
+
+======== ================ ==========================================
+stage    replayed to      key
+======== ================ ==========================================
+validate ``posts``        none (intake validates again)
+classify ``posts-normal`` none
+route    ``classified``   ``platform:author`` (author tables' partition)
+clock    ``actions``      the alert id
+deliver  ``alerts`` or ``notices`` (by the record) the alert or notice id
+======== ================ ==========================================
+
+Alert ids and delivery marks are stable, so a replayed alert is not sent
+again to receivers that already had it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..config import Settings
+from .base import cli, client_settings, err
+from .output import OUTPUT, WATCH, Output
+
+__all__ = ["dlq_cli", "replay_target"]
+
+out = Console(highlight=False, soft_wrap=True)
+dlq_cli = typer.Typer(no_args_is_help=True, help="Dead letters: what the pipeline could not handle, and replaying it.")
+cli.add_typer(dlq_cli, name="dlq")
+
+BROKER = typer.Option(None, help="kafka://host:port; default: POT_BROKER or the local `pot run`'s broker. (POT_BROKER)")
+STAGE = typer.Option(None, help="Only dead letters of this stage: validate, classify, route, clock, deliver.")
+REASON = typer.Option(None, help="Only dead letters with this reason code (e.g. delivery_failed, too_large).")
+
+
+def _raw(letter: dict[str, Any]) -> bytes:
+    text = str(letter.get("raw", ""))
+    return base64.b64decode(text) if letter.get("raw_encoding") == "base64" else text.encode("utf-8")
+
+
+def replay_target(letter: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(topic name without prefix, key) a dead letter goes back to, or ``None`` when it cannot be replayed."""
+    stage, raw = letter.get("stage"), _raw(letter)
+    if stage == "validate":
+        return "posts", None
+    if stage == "classify":
+        return "posts-normal", None
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if stage == "route" and isinstance(obj.get("post"), dict):
+        post = obj["post"]
+        author = post.get("author") if isinstance(post.get("author"), dict) else {}
+        return "classified", f"{post.get('platform')}:{author.get('id')}"
+    if stage == "clock" and obj.get("alert_id"):
+        return "actions", str(obj["alert_id"])
+    if stage == "deliver" and obj.get("notice_id"):
+        return "notices", str(obj["notice_id"])
+    if stage == "deliver" and obj.get("alert_id"):
+        return "alerts", str(obj["alert_id"])
+    return None
+
+
+def _letters(settings: Settings, follow: bool, stage: str | None, reason: str | None) -> Any:
+    from ..kafka.readers import read_records
+    from ..kafka.security import kafka_python_kwargs
+
+    for record in read_records(kafka_python_kwargs(settings), settings.topic("dlq"), follow=follow):
+        try:
+            letter = json.loads(record.value or b"null")
+        except ValueError:
+            letter = None
+        if not isinstance(letter, dict):
+            letter = {"stage": "?", "reason_code": "unreadable", "reason": "not a dead-letter record", "raw": ""}
+        if (stage and letter.get("stage") != stage) or (reason and letter.get("reason_code") != reason):
+            continue
+        yield {"id": f"{record.partition}:{record.offset}", **letter}
+
+
+def _row(table: Table, letter: dict[str, Any]) -> None:
+    table.add_row(letter["id"], str(letter.get("at", "")), str(letter.get("stage", "")), str(letter.get("reason_code", "")),
+                  escape(str(letter.get("reason", ""))[:100]), escape(str(letter.get("raw", ""))[:60]))
+
+
+@dlq_cli.command("list")
+def dlq_list(
+    stage: Optional[str] = STAGE,
+    reason: Optional[str] = REASON,
+    output: Output = OUTPUT,
+    watch: bool = WATCH,
+    broker: Optional[str] = BROKER,
+) -> None:
+    """The dead letters, oldest first (printed once; --watch keeps printing new ones)."""
+    settings = client_settings(broker, None)
+    letters = _letters(settings, watch, stage, reason)
+    try:
+        if output == Output.json:
+            for letter in letters:
+                out.print(json.dumps(letter, ensure_ascii=False), markup=False, highlight=False)
+            return
+        if watch:
+            for letter in letters:
+                table = Table("id", "at", "stage", "reason", "why", "record", show_header=False, box=None)
+                _row(table, letter)
+                out.print(table)
+            return
+        table = Table("id", "at", "stage", "reason", "why", "record", title="dead letters")
+        for letter in letters:
+            _row(table, letter)
+        out.print(table)
+    except KeyboardInterrupt:
+        pass
+    except TimeoutError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(3) from None
+
+
+@dlq_cli.command("replay")
+def dlq_replay(
+    ids: Optional[list[str]] = typer.Argument(None, help="partition:offset ids from `pot dlq list`; none: every match."),
+    stage: Optional[str] = STAGE,
+    reason: Optional[str] = REASON,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be replayed, send nothing."),
+    broker: Optional[str] = BROKER,
+) -> None:
+    """Send dead letters back to the topic their stage reads; exits 1 if any could not be replayed."""
+    from kafka import KafkaProducer
+
+    from ..kafka.security import kafka_python_kwargs
+
+    if not ids and not stage and not reason:
+        err.print("[red]name ids, --stage or --reason:[/red] replaying every dead letter at once is rarely meant")
+        raise typer.Exit(2)
+    settings = client_settings(broker, None)
+    chosen = [letter for letter in _letters(settings, False, stage, reason) if not ids or letter["id"] in ids]
+    missing = sorted(set(ids or []) - {letter["id"] for letter in chosen})
+    producer = None if dry_run else KafkaProducer(**kafka_python_kwargs(settings), acks="all", client_id="pot-dlq-replay")
+    sent, refused = 0, len(missing)
+    for name in missing:
+        err.print(f"[red]{escape(name)}:[/red] no such dead letter (or it does not match --stage/--reason)")
+    try:
+        for letter in chosen:
+            target = replay_target(letter)
+            if target is None:
+                refused += 1
+                err.print(f"[red]{letter['id']}:[/red] stage {escape(str(letter.get('stage')))} record cannot be replayed")
+                continue
+            topic, key = target
+            out.print(f"{letter['id']} → {settings.topic(topic)}" + (" (dry run)" if dry_run else ""))
+            if producer is not None:
+                producer.send(settings.topic(topic), key=key.encode() if key else None, value=_raw(letter)).get(timeout=30)
+            sent += 1
+    finally:
+        if producer is not None:
+            producer.close(timeout=5)
+    out.print(f"{'would replay' if dry_run else 'replayed'} {sent}; could not replay {refused}")
+    raise typer.Exit(1 if refused else 0)
