@@ -1,13 +1,19 @@
 """The labelled data the head is trained and judged on, with fixed splits.
 
-Two sources:
+Sources:
 
 * the project's own multilingual brand posts (``classifiers/data/brand_posts``),
   written to LABELS.md, already split by file into ``*_train`` and ``*_test``
-  (the test files use other brands and scenarios, to measure generalisation);
+  (the test files use other brands and scenarios; same writer as the training files);
+* posts in the styles of the world by several writers
+  (``classifiers/data/world/<writer>/<lang>.jsonl``): training only;
+* an independent held-out set written from LABELS.md alone by a writer who never
+  saw the training files (``classifiers/data/independent/<lang>.jsonl``): never
+  trained on, never used to choose a setting;
 * the real, publicly labelled posts beside the project (``../shared/data/real``),
   split by a hash of the text: 20 % held out, never trained on. The split does
-  not depend on file order or on which other files are present.
+  not depend on file order or on which other files are present. Labels the guide
+  reads differently are overridden by :mod:`classifiers.relabel`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class Example:
     label: str
     lang: str
     source: str
+    writer: str = ""
 
 
 def brand_posts_dir() -> Path:
@@ -52,7 +59,49 @@ def read_jsonl(path: Path, source: str | None = None) -> list[Example]:
         label = obj.get("label")
         if label not in LABELS:
             raise ValueError(f"{path}:{number}: label {label!r} is not one of {LABELS}")
-        out.append(Example(obj["text"], label, obj.get("lang", "?"), source or obj.get("source") or path.stem))
+        out.append(
+            Example(obj["text"], label, obj.get("lang", "?"), source or obj.get("source") or path.stem, obj.get("writer", ""))
+        )
+    return out
+
+
+def data_dir(name: str) -> Path:
+    """A folder under ``classifiers/data`` (``world``, ``independent``, ``relabel``)."""
+    return Path(str(files("classifiers").joinpath("data", name)))
+
+
+def world_set(directory: Path | None = None) -> list[Example]:
+    """The posts in the styles of the world, every writer and language (training only).
+
+    A writer's ``<lang>.jsonl`` is read when present, else its ``<lang>.part*.jsonl``
+    pieces; the same text twice (within or across writers) is kept once.
+    """
+    directory = directory or data_dir("world")
+    out: list[Example] = []
+    seen: set[str] = set()
+    if not directory.is_dir():
+        return out
+    for writer in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        whole = {p.name.split(".")[0]: p for p in writer.glob("*.jsonl") if p.name.count(".") == 1}
+        parts = sorted(p for p in writer.glob("*.part*.jsonl") if p.name.split(".")[0] not in whole)
+        for path in sorted(whole.values()) + parts:
+            for example in read_jsonl(path, source="world"):
+                if example.text not in seen:
+                    seen.add(example.text)
+                    out.append(Example(example.text, example.label, example.lang, "world", example.writer or writer.name))
+    return out
+
+
+def independent_set(directory: Path | None = None) -> list[Example]:
+    """The independent held-out set (every language); never train on it or choose settings by it."""
+    directory = directory or data_dir("independent")
+    if not directory.is_dir():
+        return []
+    whole = {p.name.split(".")[0]: p for p in directory.glob("*.jsonl") if p.name.count(".") == 1}
+    parts = sorted(p for p in directory.glob("*.part*.jsonl") if p.name.split(".")[0] not in whole)
+    out: list[Example] = []
+    for path in sorted(whole.values()) + parts:
+        out += read_jsonl(path, source="independent")
     return out
 
 

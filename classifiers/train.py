@@ -24,6 +24,8 @@ from .base import LABELS
 from .datasets import Example, brand_split, labels_of, real_split
 from .e5_head import E5Encoder
 from .evaluate import report
+from .cards import render_card
+from .evaluate import macro_f1
 from .head import LinearHead, fit_temperature
 
 
@@ -75,7 +77,10 @@ class EmbeddingCache:
 
 
 def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, c: float) -> Any:
-    from sklearn.linear_model import LogisticRegression
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:  # pragma: no cover - the message is the point
+        raise SystemExit("`pot train` needs the training extra: pip install 'points-of-truth[train]'") from exc
 
     model = LogisticRegression(C=c, max_iter=3000, class_weight=None)
     model.fit(x, y, sample_weight=weights)
@@ -110,11 +115,9 @@ def validation_score(examples: Sequence[Example], predicted: Sequence[str]) -> d
     Both matter (the targets are set on each), and choosing on brand posts alone
     drops the real data's weight to zero and its scores with it.
     """
-    from sklearn.metrics import f1_score
-
     def f1(idx: list[int]) -> float:
         truth = [examples[i].label for i in idx]
-        return float(f1_score(truth, [predicted[i] for i in idx], labels=labels_of(examples[i] for i in idx), average="macro", zero_division=0))
+        return macro_f1(truth, [predicted[i] for i in idx], labels_of(examples[i] for i in idx))
 
     brand = [i for i, e in enumerate(examples) if e.source == "brand_posts"]
     sources = sorted({e.source for e in examples} - {"brand_posts"})
@@ -219,44 +222,3 @@ def train(config: TrainConfig, console: Console | None = None) -> dict[str, Any]
     (config.out_dir / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     (config.out_dir / "card.md").write_text(render_card(card))
     return card
-
-
-def render_card(card: dict[str, Any]) -> str:
-    """The model card as Markdown tables, for people."""
-    lines = [
-        f"# Model card: {card['version']}",
-        "",
-        f"- encoder: `{card['encoder']}` ({'int8 dynamic quantisation' if card['quantize'] else 'fp32'})",
-        f"- head: {card['head']}; " + (f"C={card['C']}, " if card.get("C") is not None else "")
-        + f"real-data weight {card['real_weight']}, temperature {card['temperature']}",
-        f"- trained on {card['train']['brand_posts']} brand posts ({', '.join(card['train']['languages'])}) "
-        f"and {card['train']['real']} real posts",
-        f"- split: {card['split']}",
-        "",
-        *([f"- {note}" for note in card.get("notes", [])]),
-        "",
-        "## Held-out scores",
-        "",
-        "| test set | n | macro-F1 | accuracy | complaint recall | ECE |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, s in card["scores"].items():
-        recall = s["per_label"].get("complaint", {}).get("recall")
-        lines.append(
-            f"| {name} | {s['n']} | {s['macro_f1']:.3f} | {s['accuracy']:.3f} | "
-            f"{'' if recall is None else f'{recall:.3f}'} | {s['ece']:.3f} |"
-        )
-    for name, s in card["scores"].items():
-        lines += ["", f"### {name}: per label", "", "| label | precision | recall | F1 | n |", "|---|---|---|---|---|"]
-        for label, m in s["per_label"].items():
-            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['n']} |")
-        if "per_language" in s:
-            lines += ["", "| language | n | macro-F1 |", "|---|---|---|"]
-            for lang, m in s["per_language"].items():
-                lines.append(f"| {lang} | {m['n']} | {m['macro_f1']:.3f} |")
-        conf = s["confusion"]
-        lines += ["", "confusion (rows: true, columns: predicted)", "", "| | " + " | ".join(conf["rows_true_cols_pred"]) + " |"]
-        lines.append("|---" * (len(conf["rows_true_cols_pred"]) + 1) + "|")
-        for label, row in zip(conf["rows_true_cols_pred"], conf["matrix"]):
-            lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"

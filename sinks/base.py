@@ -23,12 +23,18 @@ class Delivered:
 
 
 class DeliveryError(Exception):
-    """A failed delivery. ``retryable`` failures are tried again; permanent ones stop at once."""
+    """A failed delivery. ``retryable`` failures are tried again; permanent ones stop at once.
 
-    def __init__(self, message: str, retryable: bool, retry_after_s: float | None = None) -> None:
+    ``maybe_delivered`` says the receiver may have acted before the failure (a timeout or a dropped
+    connection after the request went out), so the next try looks the message up first."""
+
+    def __init__(
+        self, message: str, retryable: bool, retry_after_s: float | None = None, maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.maybe_delivered = maybe_delivered
 
 
 class Sink(ABC):
@@ -60,3 +66,15 @@ class Sink(ABC):
         follow-ups is not a failed delivery.
         """
         return Delivered(ref=None)
+
+    async def find(self, kind: str, message: dict[str, Any], ref: str | None, since: float, until: float) -> Delivered | None:
+        """Look ``message`` up at the receiver: the notify pipeline asks when an earlier try left an intent in the
+        delivery log but no result (the worker died, or a try timed out after the receiver may have acted).
+
+        ``kind`` is ``alert`` or ``notice``; ``ref`` as in :meth:`follow_up`; the try was made at or after
+        ``since`` and anything it posted was there by ``until`` (epoch seconds, wall clock). Return what the
+        receiver called it when it is there, ``None`` when it is not or this receiver cannot be asked (the
+        pipeline then sends again, carrying the same idempotency key); raise :class:`DeliveryError` when the
+        look-up itself failed. The default cannot ask.
+        """
+        return None

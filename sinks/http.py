@@ -73,13 +73,14 @@ async def post(client: httpx.AsyncClient, url: str, what: str, **kwargs: Any) ->
     try:
         return await client.post(url, **kwargs)
     except httpx.TimeoutException as exc:
-        error = DeliveryError(f"{what}: {type(exc).__name__} (timed out)", retryable=True)
+        error = DeliveryError(f"{what}: {type(exc).__name__} (timed out)", retryable=True,
+                              maybe_delivered=not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)))
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         error = DeliveryError(f"{what}: {type(exc).__name__} (bad URL)", retryable=False)
     except httpx.ConnectError as exc:
         error = DeliveryError(f"{what}: {type(exc).__name__} (cannot connect)", retryable=True)
     except httpx.HTTPError as exc:
-        error = DeliveryError(f"{what}: {type(exc).__name__}", retryable=True)
+        error = DeliveryError(f"{what}: {type(exc).__name__}", retryable=True, maybe_delivered=True)
     raise error from None
 
 
@@ -95,7 +96,7 @@ class RedactSecrets(logging.Filter):
         if any(secret in message for secret in self.secrets):
             for secret in self.secrets:
                 message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
+            record.msg, record.args = message, ()
         return True
 
 

@@ -60,6 +60,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _timeout(env: Env, receiver: str) -> float:
+    """``POT_HTTP_TIMEOUT_S``: how long an HTTP receiver may take to answer (default 10 s)."""
+    text = _get(env, "POT_HTTP_TIMEOUT_S")
+    try:
+        value = float(text) if text is not None else 10.0
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"receiver {receiver!r}: POT_HTTP_TIMEOUT_S must be a positive number of seconds")
+    return value
+
+
 def _slack(env: Env, alerts_path: Path) -> Sink:
     from .slack import SlackSink
     from .slack_settings import SlackSettings
@@ -67,10 +79,19 @@ def _slack(env: Env, alerts_path: Path) -> Sink:
     settings = SlackSettings.from_env(env)
     _check_http_url("slack", "POT_SLACK_API_URL", settings.api_url)
     if settings.bot_token:
-        return SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url)
+        sink = SlackSink(token=settings.bot_token.get_secret_value(), channel=settings.channel, api_url=settings.api_url,
+                         timeout_s=_timeout(env, "slack"))
+        rate = _get(env, "POT_SLACK_RATE_PER_S")  # Slack's own limit is about 1/s per channel; a test server takes more
+        if rate is not None:
+            try:
+                sink.rate_per_s = float(rate)
+            except ValueError:
+                raise ValueError("receiver 'slack': POT_SLACK_RATE_PER_S must be a number") from None
+            sink.burst = max(1, int(sink.rate_per_s))
+        return sink
     if settings.webhook_url:
         _check_http_url("slack", "POT_SLACK_WEBHOOK_URL", settings.webhook_url.get_secret_value())
-        return SlackSink(webhook_url=settings.webhook_url.get_secret_value())
+        return SlackSink(webhook_url=settings.webhook_url.get_secret_value(), timeout_s=_timeout(env, "slack"))
     raise ValueError("receiver 'slack' is not configured: set POT_SLACK_BOT_TOKEN, or POT_SLACK_WEBHOOK_URL")
 
 
@@ -88,7 +109,7 @@ def _webhook(env: Env, alerts_path: Path) -> Sink:
 
     url, secret = _require(env, "webhook", "POT_WEBHOOK_URL", "POT_WEBHOOK_SECRET")
     _check_http_url("webhook", "POT_WEBHOOK_URL", url)
-    return WebhookSink(url, secret)
+    return WebhookSink(url, secret, timeout_s=_timeout(env, "webhook"))
 
 
 def _email(env: Env, alerts_path: Path) -> Sink:
@@ -122,7 +143,7 @@ def _pagerduty(env: Env, alerts_path: Path) -> Sink:
     (routing_key,) = _require(env, "pagerduty", "POT_PAGERDUTY_ROUTING_KEY")
     url = _get(env, "POT_PAGERDUTY_URL") or DEFAULT_URL
     _check_http_url("pagerduty", "POT_PAGERDUTY_URL", url)
-    return PagerDutySink(routing_key, url)
+    return PagerDutySink(routing_key, url, timeout_s=_timeout(env, "pagerduty"))
 
 
 SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {

@@ -13,6 +13,14 @@ the same way, signed alike: the whole notice plus ``"type": "notice"``, with
 ``type``: they predate notices and receivers compare them as they are, so a
 receiver tells the two apart by ``type == "notice"`` (or the notice header).
 
+``Idempotency-Key`` names the message, stable across retries and worker
+restarts: ``<alert id>:alert`` for an alert, the notice id
+(``<alert id>:<step>``) for a follow-up. A crash between the receiver's
+answer and the delivery log's record sends the same message again with the
+same key (at most once per crash): a receiver that remembers the keys it has
+processed (for a day, say) and answers 200 to a repeat sees every message
+once. See docs/faults.md.
+
 >>> sig = sign("s3cret", 1700000000, b'{"a":1}')
 >>> verify_signature("s3cret", "1700000000", b'{"a":1}', sig, now=1700000100)
 True
@@ -40,6 +48,7 @@ TIMESTAMP_HEADER = "X-POT-Timestamp"
 SIGNATURE_HEADER = "X-POT-Signature"
 ALERT_ID_HEADER = "X-POT-Alert-Id"
 NOTICE_ID_HEADER = "X-POT-Notice-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _HEADER_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
@@ -119,12 +128,14 @@ class WebhookSink(HttpClientMixin, Sink):
         await self.close_http()
 
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
-        return await self._send(alert, {ALERT_ID_HEADER: header_value(alert.get("alert_id", ""))})
+        alert_id = header_value(alert.get("alert_id", ""))
+        return await self._send(alert, {ALERT_ID_HEADER: alert_id, IDEMPOTENCY_HEADER: f"{alert_id}:alert"})
 
     async def follow_up(self, notice: dict[str, Any], ref: str | None) -> Delivered:
         """POST the notice as it is, so the receiver decides what a follow-up means to it; ``ref`` is not needed,
         since the notice carries the alert (and its id) itself."""
-        headers = {NOTICE_ID_HEADER: header_value(notice.get("notice_id", ""))}
+        notice_id = header_value(notice.get("notice_id", ""))
+        headers = {NOTICE_ID_HEADER: notice_id, IDEMPOTENCY_HEADER: notice_id}
         alert = notice.get("alert")
         if isinstance(alert, dict) and alert.get("alert_id"):
             headers[ALERT_ID_HEADER] = header_value(alert["alert_id"])

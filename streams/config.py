@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     batch_wait_s: float = Field(default=0.05, ge=0, description="Longest wait to fill a classifier batch.")
 
+    http_rate_per_s: float = Field(
+        default=50.0, ge=0, description="Requests a second each client may make to POST /posts and /ingest/ (0: no limit).")
+    http_burst: int = Field(default=100, ge=1, description="Requests a client may make at once before the rate applies.")
+
     max_post_bytes: int = Field(default=64 * 1024, ge=256, description="Largest post accepted; bigger ones are dead-lettered.")
     publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest POST /posts body.")
@@ -98,7 +102,13 @@ class Settings(BaseSettings):
         default=None, description="Seconds to add to the system time, read from this file (tests and fire drills)."
     )
     api_url: str = Field(default="http://127.0.0.1:6066", description="Where `pot ack`, `pot alerts`, `pot silence` reach a worker.")
-    model_cache: Path | None = Field(default=None, description="Where rebuilt models live (read by classifiers/encoder.py).")
+    model_cache: Path | None = Field(
+        default=None, description="Where rebuilt models live (read by classifiers/provision/resolve.py)."
+    )
+    e5_head: str | None = Field(
+        default=None, description="The e5-head classifier's head: a shipped head's name or a folder (read by classifiers/e5_head.py)."
+    )
+    http_timeout_s: float = Field(default=10.0, gt=0, description="How long an HTTP receiver (Slack, webhook, PagerDuty) may take to answer.")
 
     kafka: KafkaSection = Field(default_factory=KafkaSection, description="POT_KAFKA_*: TLS and SASL of every Kafka client.")
     slack: SlackSection = Field(default_factory=SlackSection, description="POT_SLACK_*: the Slack receiver and buttons.")
@@ -159,7 +169,8 @@ class Settings(BaseSettings):
         from .config_check import flat_values
 
         return {name: value for name, value in flat_values(self, reveal=True).items()
-                if value and name.split("_")[1].lower() in ("slack", "webhook", "smtp", "email", "pagerduty")}
+                if value and (name == "POT_HTTP_TIMEOUT_S"
+                              or name.split("_")[1].lower() in ("slack", "webhook", "smtp", "email", "pagerduty"))}
 
     def topic(self, name: str) -> str:
         """Full topic name for one of ``posts classified alerts events dlq``."""

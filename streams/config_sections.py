@@ -109,6 +109,9 @@ class SlackSection(_Section):
     webhook_url: SecretStr | None = Field(default=None, description="Incoming webhook (no buttons), instead of a bot.")
     api_url: str | None = Field(default=None, description="Slack Web API base URL (tests point it elsewhere).")
     signing_secret: SecretStr | None = Field(default=None, description="Checks signed button clicks (/slack/actions).")
+    rate_per_s: float | None = Field(
+        default=None, gt=0, description="Web API calls a second per Slack receiver (default about 1, Slack's own limit)."
+    )
 
 
 class WebhookSection(_Section):

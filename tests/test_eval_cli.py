@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from classifiers import LABELS, Classifier, Prediction
-from classifiers.datasets import brand_split, is_heldout
+from classifiers.datasets import brand_split, independent_set, is_heldout
 from classifiers.eval_cli import evaluate_sets, file_sets, load_sets, plot_confusions, sample
 from streams.cli import cli
 
@@ -88,13 +88,15 @@ def test_default_sets_are_the_held_out_splits_one_per_source(tmp_path: Path) -> 
     write_jsonl(real / "forum_en.jsonl", rows[:100])
     write_jsonl(real / "reviews_en.jsonl", rows[100:])
     sets = load_sets([], real)
-    assert [s.name for s in sets] == ["brand_posts", "forum_en", "reviews_en"]
+    own = ["brand_posts"] + (["independent"] if independent_set() else [])
+    assert [s.name for s in sets] == own + ["forum_en", "forum_en@guide", "reviews_en", "reviews_en@guide"]
     assert [e.text for e in sets[0].examples] == [e.text for e in brand_split("test")]
-    for s, source_rows in zip(sets[1:], (rows[:100], rows[100:])):
+    real_sets = sets[len(own):]
+    for s, source_rows in zip(real_sets, (rows[:100], rows[:100], rows[100:], rows[100:])):
         expected = [r["text"] for r in source_rows if is_heldout(r["text"])]
         assert 0 < len(expected) < len(source_rows)
         assert [e.text for e in s.examples] == expected
-    assert [s.name for s in load_sets([], None)] == ["brand_posts"]
+    assert [s.name for s in load_sets([], None)] == own
 
 
 def test_limit_takes_the_same_sample_whatever_the_file_order() -> None:
@@ -158,7 +160,7 @@ def test_pot_eval_defaults_to_the_held_out_sets(tmp_path: Path, tiny_model: Path
                             "--out-json", str(out_json), "--out-png", str(tmp_path / "c.png")], tiny_model)
     assert code == 0, output
     sets = json.loads(out_json.read_text())["sets"]
-    assert list(sets) == ["brand_posts", "tweets_en"]
+    assert list(sets) == ["brand_posts"] + (["independent"] if independent_set() else []) + ["tweets_en", "tweets_en@guide"]
     assert sets["brand_posts"]["n"] == 8 and 0 < sets["tweets_en"]["n"] <= 8
 
 

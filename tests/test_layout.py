@@ -30,7 +30,7 @@ PUBLIC = {
     "streams.platforms.connectors": ["CONNECTORS"],
     "sinks": ["ConsoleSink", "Delivered", "DeliveryError", "JsonlSink", "Sink", "check_sink"],
     "sinks.pipeline": [
-        "Attempt", "Breaker", "DeadLetter", "Dedup", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
+        "Attempt", "Breaker", "DeadLetter", "Dedup", "Intent", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
         "Retry", "Stage", "Status", "backoff_s", "compose", "deliver", "deliver_with_retry", "for_receiver",
     ],
     "sinks.email": [

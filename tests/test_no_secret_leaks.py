@@ -1,11 +1,13 @@
 """No secret leaves the worker: not in its log, its files, its topics, its metrics or its answers.
 
 The worker runs with every secret it knows (the API token, the Slack signing
-secret, the webhook signing secret) and is made to fail on each path that
+secret, the webhook signing secret, the Slack bot token its messages and
+their look-ups use) and is made to fail on each path that
 could echo one: refused bearer tokens, a forged Slack click, an oversized
-body, invalid posts (HTTP and Kafka), and a webhook receiver that refuses
-every delivery with 401, so the delivery errors are logged, counted and
-dead-lettered. Then everything the run wrote is searched for each secret, in
+body, invalid posts (HTTP and Kafka), requests over the rate limit (429), and
+a webhook receiver that refuses every delivery with 401, so the delivery
+errors are logged, counted and dead-lettered. Delivery intents (the
+deliveries changelog) are among the topics searched. Then everything the run wrote is searched for each secret, in
 plain text and base64. The credentials a client sent and had refused are
 searched for too: a worker that logs a wrong ``Authorization`` header logs
 somebody's token (``TOKEN[:-1]`` is all but one character of the real one),
@@ -39,12 +41,14 @@ from sinks.webhook import SIGNATURE_HEADER as HOOK_SIGNATURE, TIMESTAMP_HEADER a
 from streams.kafka.readers import read_topic
 
 from .conftest import TOKEN, Monitor, free_port, start_monitor, stop_monitor
+from .receivers import SLACK_TOKEN, Receivers
 
 pytestmark = pytest.mark.e2e
 
 SLACK_SECRET = "slack-signing-7d41c0b9e2f5a8"
 WEBHOOK_SECRET = "hook-signing-3b9e60d2c7a1f4"
-SECRETS = {"POT_API_TOKEN": TOKEN, "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_WEBHOOK_SECRET": WEBHOOK_SECRET}
+SECRETS = {"POT_API_TOKEN": TOKEN, "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+           "POT_SLACK_BOT_TOKEN": SLACK_TOKEN}
 WRONG_TOKENS = [TOKEN[:-1], TOKEN + "0", "wrong-token-6c2f9a", SLACK_SECRET]
 """Refused credentials: a near miss of the real token each way, a stranger's, and another secret of the worker."""
 MAX_REQUEST_BYTES = 200_000
@@ -156,12 +160,15 @@ def test_no_secret_reaches_logs_files_topics_metrics_or_answers(tmp_path: Path) 
     answers: list[tuple[str, httpx.Response]] = []
     derived: dict[str, str] = {}
     policy = tmp_path / "policy.yaml"
-    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}, hook: {type: webhook}}\nroutes: {receivers: [audit, hook]}\n")
-    with receiver() as hook_url:
+    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}, hook: {type: webhook}, chat: {type: slack}}\n"
+                      "routes: {receivers: [audit, hook, chat]}\n")
+    with receiver() as hook_url, Receivers() as others:
+        slack_env = {k: v for k, v in others.env().items() if k.startswith("POT_SLACK")}
         monitor = start_monitor(tmp_path / "data", extra_env={
             "POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
             "POT_WEBHOOK_URL": hook_url, "POT_WEBHOOK_SECRET": WEBHOOK_SECRET, "POT_SLACK_SIGNING_SECRET": SLACK_SECRET,
             "POT_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES), "POT_DELIVERY_INLINE_ATTEMPTS": "1",
+            "POT_HTTP_RATE_PER_S": "1", "POT_HTTP_BURST": "40", **slack_env,
         })
         try:
             exercise(monitor, answers, derived)
@@ -275,6 +282,11 @@ def exercise(monitor: Monitor, answers: list[tuple[str, httpx.Response]], derive
         and found,
     )
     assert all("HTTP 401" in d["reason"] for d in letters if d["stage"] == "deliver"), [d["reason"] for d in letters]
+
+    # over the request rate, with a refused token: 429, Retry-After, and still no credential echoed
+    limited = [call(f"POST /posts over the rate ({n})", "POST", "/posts", json=good[0],
+                    headers={"Authorization": f"Bearer {WRONG_TOKENS[0]}"}) for n in range(45)]
+    assert any(a.status_code == 429 and a.headers.get("Retry-After") for a in limited), [a.status_code for a in limited]
 
 
 def settle(monitor: Monitor) -> str:

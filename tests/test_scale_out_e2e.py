@@ -1,5 +1,7 @@
 """Two workers share the topics: they split the partitions, and together deliver each alert once,
-across the rebalance when the second joins and when the first leaves."""
+across the rebalance when the second joins and when the first leaves. Counted in the two workers' own alert logs
+and at receivers both workers share and that record every request (tests/receivers.py): Slack shows no message
+twice, the webhook and email at most one repeat per rebalance."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from streams.kafka.broker import EmbeddedBroker
 from streams.core.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
+from tests.receivers import NAMES, POLICY_RECEIVERS, Receivers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,11 +30,13 @@ def classified_by(web: str) -> float:
 def test_two_workers_split_the_work_and_deliver_each_alert_once(tmp_path):
     from kafka import KafkaProducer
 
+    receivers = Receivers().__enter__()
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log").start(20)
     policy = tmp_path / "policy.yaml"
-    policy.write_text("keywords: []\nreceivers: {audit: {type: jsonl}}\nroutes: {receivers: [audit]}\n")
+    policy.write_text(f"keywords: []\nsurges: {{enabled: false}}\nreceivers:\n  {POLICY_RECEIVERS}\n"
+                      f"routes: {{receivers: [audit, {', '.join(NAMES)}]}}\n")
     env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
-           "POT_PARTITIONS": "4"}
+           "POT_PARTITIONS": "4", **receivers.env()}
     producer = KafkaProducer(bootstrap_servers=[broker.bootstrap], acks="all", linger_ms=5)
     expected: set[str] = set()
 
@@ -65,9 +70,15 @@ def test_two_workers_split_the_work_and_deliver_each_alert_once(tmp_path):
         assert set(lines) == expected, f"missing {len(expected - set(lines))}"
         assert max(lines.values()) == 1, f"delivered twice: {sum(1 for n in lines.values() if n > 1)} alerts"
         assert first.alerts() and second.alerts(), "both workers delivered a share"
+        report = receivers.wait_for_all(expected, timeout=120)
+        print(report)
+        assert all(r["lost"] == 0 and r["extra"] == 0 for r in report.values()), report
+        assert report["chat"]["duplicated"] == 0, report
+        assert report["hook"]["duplicated"] <= 2 and report["mail"]["duplicated"] <= 2, "at most one per rebalance"
     finally:
         producer.close()
         if second is not None:
             stop_monitor(second)
         stop_monitor(first)
         broker.stop()
+        receivers.__exit__(None, None, None)

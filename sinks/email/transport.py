@@ -83,7 +83,7 @@ class SmtpTransport:
         if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(exc.__cause__, ssl.SSLCertVerificationError):
             return DeliveryError("email: the SMTP server's TLS certificate is not trusted", retryable=False)
         if isinstance(exc, (aiosmtplib.SMTPTimeoutError, TimeoutError)):
-            return DeliveryError(f"email: {type(exc).__name__} (timed out)", retryable=True)
+            return DeliveryError(f"email: {type(exc).__name__} (timed out)", retryable=True, maybe_delivered=True)
         if isinstance(exc, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError)):
             return DeliveryError(f"email: {type(exc).__name__} (cannot reach the SMTP server)", retryable=True)
         if isinstance(exc, aiosmtplib.SMTPException):

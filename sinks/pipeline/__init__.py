@@ -2,9 +2,10 @@
 
 ::
 
-    attempt ─► Metrics ─► Dedup ─► DeadLetter ─► Breaker ─► [RateLimit] ─► Retry ─► sink.deliver / sink.follow_up
+    attempt ─► Metrics ─► Dedup ─► DeadLetter ─► Breaker ─► [RateLimit] ─► Retry ─► Intent ─► sink.deliver / sink.follow_up
 
 One stage per module: :mod:`.metrics`, :mod:`.dedup` (the delivery log),
+:mod:`.intent` (each try written down first, reconciled after a crash),
 :mod:`.dead_letter` (defer or give up), :mod:`.breaker`, :mod:`.rate_limit`,
 :mod:`.retry`. :func:`for_receiver` composes them for one receiver; the
 worker (:mod:`streams.agents.delivery`) only turns the final
@@ -24,12 +25,13 @@ from .base import Attempt, Next, Outcome, Pipeline, Stage, Status, compose, deli
 from .breaker import Breaker
 from .dead_letter import DeadLetter
 from .dedup import Dedup
+from .intent import Intent, Write
 from .metrics import Metrics, Observe
 from .rate_limit import RateLimit
 from .retry import Retry, backoff_s, deliver_with_retry
 
 __all__ = [
-    "Attempt", "Breaker", "DeadLetter", "Dedup", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
+    "Attempt", "Breaker", "DeadLetter", "Dedup", "Intent", "Metrics", "Next", "Observe", "Outcome", "Pipeline", "RateLimit",
     "Retry", "Stage", "Status", "backoff_s", "compose", "deliver", "deliver_with_retry", "for_receiver",
 ]
 
@@ -45,9 +47,13 @@ def for_receiver(
     max_attempts: int = 20,
     max_age_s: float = 3600.0,
     clock: Callable[[], float] = time.time,
+    write: Write | None = None,
+    started_at: float | None = None,
 ) -> Pipeline:
     """The stages for one receiver; a sink that declares ``rate_per_s`` (and ``burst``) is paced. ``clock`` (epoch
-    seconds) ages deliveries: the worker passes its own, which tests and fire drills can move forward."""
+    seconds) ages deliveries: the worker passes its own, which tests and fire drills can move forward. ``write``
+    stores an intent in ``log`` durably (the worker waits for the changelog); ``started_at`` is when the worker
+    started, on the wall clock (see :mod:`.intent`)."""
     stages: list[Stage] = [
         Metrics(observe), Dedup(log), DeadLetter(max_attempts, max_age_s, max_delay_s, clock), Breaker(breaker),
     ]
@@ -55,4 +61,5 @@ def for_receiver(
     if rate:
         stages.append(RateLimit(RateLimiter(rate, burst=getattr(sink, "burst", 1))))
     stages.append(Retry(inline_attempts, max_delay_s=max_delay_s))
+    stages.append(Intent(log, write, started_at))
     return compose(stages)

@@ -2,7 +2,8 @@
 
 The log is any mutable mapping (the worker's changelog-backed ``deliveries``
 table; a dict in tests): ``mark`` → the ref the receiver gave (a Slack ts, a
-Message-ID) or ``"ok"``. A follow-up about an alert gets that alert's ref
+Message-ID) or ``"ok"``; while a try is under way, the intent the
+:mod:`.intent` stage wrote there (a dict), which is not a delivery. A follow-up about an alert gets that alert's ref
 here, so Slack can update the original message and email can reply to it.
 
 >>> import asyncio
@@ -19,6 +20,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .base import Attempt, Next, Outcome
+from .intent import delivered
 
 __all__ = ["Dedup"]
 
@@ -30,10 +32,10 @@ class Dedup:
     def ref_for(self, alert_id: str | None, receiver: str) -> str | None:
         """What ``receiver`` called the alert when it was delivered, if it was and named it."""
         ref = self.log.get(f"{alert_id}|{receiver}") if alert_id else None
-        return None if ref in (None, "ok") else ref
+        return ref if delivered(ref) and ref != "ok" else None
 
     async def __call__(self, attempt: Attempt, next: Next) -> Outcome:
-        if self.log.get(attempt.mark) is not None:
+        if delivered(self.log.get(attempt.mark)):
             return Outcome("duplicate", reason="already delivered")
         if attempt.kind != "alert":
             alert_id = (attempt.payload.get("alert") or {}).get("alert_id")

@@ -7,9 +7,11 @@
                                       └ gave up ──► dlq, event delivery_failed
 
 The pipeline decides (dedup against the ``deliveries`` table, breaker, rate
-limit, retry, defer or give up); this module only turns each final outcome
-into records: a ``delivered`` event, a :class:`DeliveryItem` on
-``redeliver``, or a dead letter with a ``delivery_failed`` event.
+limit, retry, intent and reconcile, defer or give up); this module only turns
+each final outcome into records: a ``delivered`` event, a
+:class:`DeliveryItem` on ``redeliver``, or a dead letter with a
+``delivery_failed`` event. It also gives the pipeline :func:`durable_write`:
+an intent is on the broker before the receiver is called.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from sinks.base import DeliveryError
 from sinks.pipeline import Attempt, Outcome, Pipeline, for_receiver
+from sinks.pipeline.intent import Write, delivered
 
 from .. import metrics
 from ..core.records import Alert, Notice, parse_instant
@@ -29,7 +33,7 @@ from ..core.vocabulary import DeliveryItem
 from ..kafka.acking import each
 from ..runtime import Runtime
 
-__all__ = ["register"]
+__all__ = ["durable_write", "register"]
 
 log = logging.getLogger(__name__)
 _COUNTED = {"delivered": "delivered", "duplicate": "skipped_duplicate", "deferred": "deferred", "failed": "failed"}
@@ -41,9 +45,25 @@ def observe(receiver: str, outcome: Outcome, seconds: float) -> None:
         metrics.DELIVERY_SECONDS.labels(receiver).observe(seconds)
 
 
+def durable_write(table: Any, timeout_s: float) -> Write:
+    """Set a key of a faust table and wait until its changelog record is on the broker.
+
+    A plain ``table[key] = value`` only queues the changelog record (faust's
+    buffer flush gives up after 0.1 s), so a SIGKILL can lose it; an intent
+    must outlive the worker, so this awaits the record's own future."""
+
+    async def write(key: str, value: Any) -> None:
+        future = table.send_changelog(table.partition_for_key(key), key, value)
+        table.data[key] = value
+        await asyncio.wait_for(asyncio.shield(future), timeout_s)
+
+    return write
+
+
 def register(rt: Runtime) -> None:
     app, settings = rt.app, rt.settings
     pipelines: dict[str, tuple[Any, Pipeline]] = {}
+    write, started_at = durable_write(rt.tables.deliveries, settings.publish_timeout_s), time.time()
 
     def pipeline_for(name: str) -> Pipeline | None:
         """The receiver's pipeline, built again when a policy reload gave it a new sink."""
@@ -55,7 +75,7 @@ def register(rt: Runtime) -> None:
                 sink, log=rt.tables.deliveries, breaker=rt.breaker, observe=observe,
                 inline_attempts=settings.delivery_inline_attempts, max_delay_s=settings.delivery_max_delay_s,
                 max_attempts=settings.delivery_max_attempts, max_age_s=settings.delivery_max_age_s,
-                clock=lambda: rt.now().timestamp(),
+                clock=lambda: rt.now().timestamp(), write=write, started_at=started_at,
             ))
         return pipelines[name][1]
 
@@ -139,7 +159,7 @@ def register(rt: Runtime) -> None:
         back its backlog drains without a pause per item."""
         async for event in each(stream):
             item = DeliveryItem.from_dict(event.value)
-            if rt.tables.deliveries.get(item.mark) is not None:
+            if delivered(rt.tables.deliveries.get(item.mark)):
                 continue
             wait_s = (item.not_before or 0.0) - rt.now().timestamp()
             if wait_s > 0:

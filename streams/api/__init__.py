@@ -7,7 +7,7 @@ from __future__ import annotations
 from sinks.slack_settings import SlackSettings
 
 from ..runtime import Runtime
-from . import alerts, desk, ingest, posts, slack, slack_socket
+from . import alerts, desk, ingest, limits, openapi, posts, slack, slack_socket
 from .posts import authorised
 
 __all__ = ["authorised", "register_api"]
@@ -15,6 +15,8 @@ __all__ = ["authorised", "register_api"]
 
 def register_api(rt: Runtime) -> None:
     token = rt.settings.api_token.get_secret_value() if rt.settings.api_token else None
+    limiter = limits.RequestLimiter(rt.settings.http_rate_per_s, rt.settings.http_burst)
+    rt.app.web.web_app.middlewares.append(limits.middleware(limiter))
     posts.register(rt)
     ctx = desk.register(rt)
     alerts.register(rt, lambda header: authorised(header, token), queue=ctx.queue)
@@ -23,3 +25,4 @@ def register_api(rt: Runtime) -> None:
     slack.register(rt, slack_settings)
     slack_socket.register(rt, slack_settings)
     ingest.register(rt, lambda header: authorised(header, token))
+    openapi.register(rt)

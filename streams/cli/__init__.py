@@ -22,6 +22,8 @@ __all__ = ["cli", "main"]
 _register_desk(cli)
 _register_report(cli)
 _register_routes(cli)
+from classifiers.train_cli import register as _register_train  # noqa: E402  (replaces model.py's `train`: issue 13's options)
+_register_train(cli)
 
 
 def main() -> None:

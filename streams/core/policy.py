@@ -110,6 +110,8 @@ def load_policy(path: Path | None) -> Policy:
         raise PolicyError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML ({exc})") from None
+    if data is None:  # an empty file is a truncated write far more often than a wish for the defaults
+        raise PolicyError(f"{path}: the file is empty (for the defaults, leave POT_POLICY_FILE unset)")
     try:
         return parse_policy(data)
     except PolicyError as exc:
