@@ -64,4 +64,4 @@ def test_post_posts_is_rate_limited_with_retry_after(worker):
     assert 429 in codes and codes[0] in (400, 429), codes
     refused = next(a for a in answers if a.status_code == 429)
     assert int(refused.headers["Retry-After"]) >= 1 and "too many requests" in refused.json()["error"]
-    assert httpx.get(f"{worker.web}/alerts", timeout=30).status_code == 200, "reads are not limited"
+    assert httpx.get(f"{worker.web}/alerts", headers=AUTH, timeout=30).status_code == 200, "reads are not limited"
