@@ -90,23 +90,26 @@ def spec() -> dict[str, Any]:
             "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": {"summary": "This description", "responses": {"200": _json(anything, "OpenAPI 3.1")}}},
         "/alerts": {"get": {
-            "summary": "Alerts in this worker's partitions, with time left",
+            "summary": "Every alert with time left, whichever worker answers (?scope=local: this worker's partitions)",
+            "security": bearer,
             "parameters": [{"name": "state", "in": "query", "required": False,
-                            "schema": {"enum": ["open", "acknowledged", "resolved"]}}],
-            "responses": {"200": _json(anything, "alerts"), "400": _error("unknown state")}}},
+                            "schema": {"enum": ["open", "acknowledged", "resolved"]}},
+                           {"name": "scope", "in": "query", "required": False, "schema": {"enum": ["local"]}}],
+            "responses": {"200": _json(anything, "alerts"), "400": _error("unknown state"), **UNAUTHORISED}}},
         "/alerts/{alert_id}/{verb}": {"post": {
             "summary": "Acknowledge or resolve an alert", "security": bearer,
             "parameters": [{"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "verb", "in": "path", "required": True, "schema": {"enum": ["ack", "resolve"]}}],
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"actor": {"type": "string", "minLength": 1, "maxLength": 200}}}}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["actor"],
+                "properties": {"actor": {"type": "string", "minLength": 1, "maxLength": 200}}}}}},
             "responses": {"200": _json(anything, "done, or already acknowledged"), "202": _json(anything, "sent on"),
                           "400": _error("unusable body"), **UNAUTHORISED, "404": _json(anything, "unknown alert or verb"),
                           "409": _json(anything, "already resolved")}}},
         "/silences": {
-            "get": {"summary": "Silences (active and future; ?all=1 for expired too)",
+            "get": {"summary": "Silences (active and future; ?all=1 for expired too)", "security": bearer,
                     "parameters": [{"name": "all", "in": "query", "required": False, "schema": {"enum": ["1", "true"]}}],
-                    "responses": {"200": _json(anything, "silences")}},
+                    "responses": {"200": _json(anything, "silences"), **UNAUTHORISED}},
             "post": {"summary": "Add a silence", "security": bearer,
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model="NewSilence")}}}},
                      "responses": {"201": _json(anything, "created"), "400": _error("invalid silence"),

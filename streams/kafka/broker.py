@@ -149,6 +149,9 @@ def _hint(reason: str, security: Mapping[str, Any]) -> str:
         return "; the broker's certificate is not trusted: set POT_KAFKA_SSL_CAFILE to its CA bundle"
     if "CERTIFICATE_REQUIRED" in reason or "alert certificate" in reason:
         return "; the broker wants a client certificate: set POT_KAFKA_SSL_CERTFILE and POT_KAFKA_SSL_KEYFILE"
+    if "EOF occurred in violation of protocol" in reason and security.get("ssl_context") is not None:
+        return ("; the broker ended the TLS session: does it want a client certificate (POT_KAFKA_SSL_CERTFILE and "
+                "POT_KAFKA_SSL_KEYFILE)?")
     if "SSL" in reason or "Handshake" in reason:
         return "; the TLS handshake failed: check POT_KAFKA_SECURITY_PROTOCOL and POT_KAFKA_SSL_*"
     if protocol.startswith("SASL_"):
@@ -202,7 +205,8 @@ def wait_for_broker(
                         admin.close()
                     return
                 except (KafkaError, OSError, ValueError) as exc:
-                    last_error = failures.reasons[-1] if failures.reasons else f"{type(exc).__name__}: {exc}"
+                    telling = [r for r in failures.reasons if "certificate" in r.lower()]  # beats a bare EOF of a retry
+                    last_error = (telling or failures.reasons or [f"{type(exc).__name__}: {exc}"])[-1]
                     if _fatal(last_error):
                         break
             else:
