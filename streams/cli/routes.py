@@ -23,10 +23,13 @@ from rich.markup import escape
 
 from sinks.text import human_duration
 
+from ..config import Settings
+from .base import err, settings_or_exit
+from .output import OUTPUT, Output
+
 __all__ = ["describe", "receiver_lines", "register"]
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 
 
 def describe(policy: Any, post: Any, label: str, confidence: float, now: datetime) -> dict[str, Any]:
@@ -82,14 +85,12 @@ def _table(result: dict[str, Any]) -> None:
         out.print(f"  - {escape(reason)}")
 
 
-def _policy(file: Path | None) -> Any:
-    from ..config import Settings
+def _policy(file: Path | None, settings: Settings) -> Any:
     from ..core.policy import PolicyError, load_policy, policy_for_receivers
 
     try:
         if file is not None:
             return load_policy(file)
-        settings = Settings()
         return policy_for_receivers(settings.receivers, settings.windows_s, settings.uncertain_below)
     except (PolicyError, ValueError) as exc:
         err.print(f"[red]invalid:[/red] {escape(str(exc))}")
@@ -119,14 +120,12 @@ def _post(post_file: Path | None, fields: dict[str, Any], now: datetime) -> Any:
         raise typer.Exit(2) from None
 
 
-def receiver_lines(policy: Any, env: Any = None) -> tuple[list[str], bool, bool]:
+def receiver_lines(policy: Any) -> tuple[list[str], bool, bool]:
     """Lines about each receiver of a policy: (lines, some lack credentials, some can never work)."""
     from sinks.registry import channel_missing, check_receivers
 
-    from ..config import Settings
-
-    settings = Settings()
-    env = settings.receiver_env() if env is None else env
+    settings = settings_or_exit(warn=False)
+    env = settings.receiver_env()
     problems = check_receivers(policy.receivers, env, alerts_path=settings.alerts_path)
     no_channel = set(channel_missing(policy.receivers, env))
     lines = []
@@ -163,7 +162,7 @@ def register(cli: typer.Typer) -> None:
         confidence: float = typer.Option(0.9, min=0.0, max=1.0, help="The classifier's confidence (uncertain_below)."),
         post_file: Optional[Path] = typer.Option(None, "--post", help="A post as JSON (a file, or - for stdin) instead of the options above."),
         expect: Optional[list[str]] = typer.Option(None, "--expect", help="Receivers it must reach (now or in a digest), repeatable; exit 1 otherwise."),
-        output: str = typer.Option("table", "--output", "-o", help="table or json."),
+        output: Output = OUTPUT,
     ) -> None:
         """Show which routes and receivers a sample post reaches, with its window and priority."""
         from ..core.vocabulary import LABELS
@@ -171,17 +170,13 @@ def register(cli: typer.Typer) -> None:
         if label not in LABELS:
             err.print(f"[red]unknown label {escape(label)!r}[/red]; one of {', '.join(LABELS)}")
             raise typer.Exit(2)
-        if output not in ("table", "json"):
-            err.print("[red]--output must be table or json[/red]")
-            raise typer.Exit(2)
-        from ..config import Settings
-
-        policy = _policy(policy_file or Settings().policy_file)
+        settings = settings_or_exit(warn=False)
+        policy = _policy(policy_file or settings.policy_file, settings)
         now = datetime.now(timezone.utc).replace(microsecond=0)
         fields = {"text": text or f"a sample {label}", "lang": lang, "platform": platform, "brand": brand,
                   "author": author, "followers": followers, "verified": verified}
         result = describe(policy, _post(post_file, fields, now), label, confidence, now)
-        if output == "json":
+        if output == Output.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
         else:
             _table(result)

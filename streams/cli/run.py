@@ -100,8 +100,9 @@ def run(
     except PolicyError as exc:
         err.print(f"[red]policy error:[/red] {exc}")
         raise typer.Exit(2) from None
+    receiver_env = settings.receiver_env()
     try:
-        sinks = build_receivers(holder.current.receivers, settings.receiver_env(), alerts_path=settings.alerts_path)
+        sinks = build_receivers(holder.current.receivers, receiver_env, alerts_path=settings.alerts_path)
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -158,7 +159,7 @@ def run(
     )
     from sinks.slack_settings import SlackSettings
 
-    for line in slack_status(settings.web_host, settings.api_token is not None, SlackSettings.from_env(settings.receiver_env())):
+    for line in slack_status(settings.web_host, settings.api_token is not None, SlackSettings.from_env(receiver_env)):
         err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
