@@ -30,7 +30,7 @@ def main() -> None:
     from classifiers.base import LABELS
     from classifiers.datasets import brand_split
     from classifiers.e5_head import E5Encoder, shipped_head_dir
-    from classifiers.encoder import mean_pool
+    from classifiers.embedding import E5_PREFIX, mean_pool
     from classifiers.head import LinearHead
 
     head_dir = shipped_head_dir()
@@ -81,7 +81,7 @@ def main() -> None:
         def encode(batch: list[str], batch_size: int = 8) -> np.ndarray:
             out = []
             for i in range(0, len(batch), batch_size):
-                enc = tokenizer(["query: " + t for t in batch[i:i + batch_size]], padding=True, truncation=True,
+                enc = tokenizer([E5_PREFIX + t for t in batch[i:i + batch_size]], padding=True, truncation=True,
                                 max_length=256, return_tensors="np")
                 hidden = session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
                                             "attention_mask": enc["attention_mask"].astype(np.int64)})[0]

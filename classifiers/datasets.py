@@ -70,6 +70,13 @@ def data_dir(name: str) -> Path:
     return Path(str(files("classifiers").joinpath("data", name)))
 
 
+def _language_files(directory: Path) -> list[Path]:
+    """A folder's ``<lang>.jsonl`` files, and the ``<lang>.part*.jsonl`` pieces of languages without one."""
+    whole = {p.name.split(".")[0]: p for p in directory.glob("*.jsonl") if p.name.count(".") == 1}
+    parts = sorted(p for p in directory.glob("*.part*.jsonl") if p.name.split(".")[0] not in whole)
+    return sorted(whole.values()) + parts
+
+
 def world_set(directory: Path | None = None) -> list[Example]:
     """The posts in the styles of the world, every writer and language (training only).
 
@@ -82,9 +89,7 @@ def world_set(directory: Path | None = None) -> list[Example]:
     if not directory.is_dir():
         return out
     for writer in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
-        whole = {p.name.split(".")[0]: p for p in writer.glob("*.jsonl") if p.name.count(".") == 1}
-        parts = sorted(p for p in writer.glob("*.part*.jsonl") if p.name.split(".")[0] not in whole)
-        for path in sorted(whole.values()) + parts:
+        for path in _language_files(writer):
             for example in read_jsonl(path, source="world"):
                 if example.text not in seen:
                     seen.add(example.text)
@@ -97,10 +102,8 @@ def independent_set(directory: Path | None = None) -> list[Example]:
     directory = directory or data_dir("independent")
     if not directory.is_dir():
         return []
-    whole = {p.name.split(".")[0]: p for p in directory.glob("*.jsonl") if p.name.count(".") == 1}
-    parts = sorted(p for p in directory.glob("*.part*.jsonl") if p.name.split(".")[0] not in whole)
     out: list[Example] = []
-    for path in sorted(whole.values()) + parts:
+    for path in _language_files(directory):
         out += read_jsonl(path, source="independent")
     return out
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .embedding import E5_PREFIX, embed_sorted
 from .headed import HeadClassifier
 
 DEFAULT_HEAD = "e5-small-v2"
@@ -93,8 +94,6 @@ class E5Encoder:
         2-core CPU (bench/classify_bench.py: 87 posts/s at 8, 64 at 32), so a
         micro-batch of 32 posts from the agent runs as four passes of 8.
         """
-        from .embedding import E5_PREFIX, embed_sorted
-
         with self._lock:
             return embed_sorted(self.model_, self.tokenizer_, texts, self.max_length, batch_size, prefix=E5_PREFIX)
 

@@ -39,11 +39,12 @@ def embed(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, pre
     """One forward pass: L2-normalised mean-pooled embeddings of ``texts`` (with gradients if enabled).
 
     ``prefix`` is the model's input convention (``"query: "`` for e5, nothing for MiniLM).
+    Pooling runs in float32 even under bfloat16 autocast (training), so the result is float32.
     """
     import torch
 
     batch = tokenizer([prefix + t for t in texts], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-    hidden = model(**batch).last_hidden_state
+    hidden = model(**batch).last_hidden_state.float()
     return torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
 
 

@@ -36,8 +36,9 @@ from rich.console import Console
 from .base import LABELS
 from .corpus import Corpus, build_corpus
 from .datasets import Example
+from .embedding import E5_PREFIX, embed, embed_sorted
 from .head import LinearHead
-from .tuning import choose_biases, group_scores, progress_bar, scored_sets, write_card
+from .tuning import OWN_SOURCES, choose_biases, group_scores, progress_bar, scored_sets, write_card
 
 TARGETS = {"qv": ["query", "value"], "all": ["query", "key", "value", "dense"]}
 
@@ -97,7 +98,7 @@ def _trainable(model: Any, config: FinetuneConfig) -> tuple[Any, list[Any]]:
 
 
 def _weights(batch: list[Example], table: dict[tuple[bool, str], float], real_weight: float) -> list[float]:
-    return [table.get((e.source not in ("world", "brand_posts"), e.label), 1.0) * (real_weight if e.source not in ("world", "brand_posts") else 1.0) for e in batch]
+    return [table.get((e.source not in OWN_SOURCES, e.label), 1.0) * (real_weight if e.source not in OWN_SOURCES else 1.0) for e in batch]
 
 
 def _class_table(rows: list[Example], balanced: bool) -> dict[tuple[bool, str], float]:
@@ -106,7 +107,7 @@ def _class_table(rows: list[Example], balanced: bool) -> dict[tuple[bool, str], 
         return {}
     table: dict[tuple[bool, str], float] = {}
     for is_real in (False, True):
-        group = [e for e in rows if (e.source not in ("world", "brand_posts")) == is_real]
+        group = [e for e in rows if (e.source not in OWN_SOURCES) == is_real]
         counts = {label: sum(e.label == label for e in group) for label in LABELS}
         present = [label for label in LABELS if counts[label]]
         for label in present:
@@ -128,27 +129,12 @@ def _batches(rows: list[Example], tokenizer: Any, batch_size: int, rng: random.R
     return out
 
 
-def _pooled(model: Any, tokenizer: Any, texts: list[str], max_length: int) -> Any:
-    import torch
-
-    from .embedding import E5_PREFIX, mean_pool
-
-    batch = tokenizer([E5_PREFIX + t for t in texts], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-    hidden = model(**batch).last_hidden_state.float()
-    return torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
-
-
 def embed_all(model: Any, tokenizer: Any, texts: list[str], max_length: int, bf16: bool, batch_size: int = 64) -> np.ndarray:
-    """Embeddings in order, computed over length-sorted batches."""
+    """e5 embeddings in order, computed over length-sorted batches (under bfloat16 autocast when ``bf16``)."""
     import torch
 
-    out = np.zeros((len(texts), model.config.hidden_size), np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = _pooled(model, tokenizer, [texts[i] for i in idx], max_length).numpy()
-    return out
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        return embed_sorted(model, tokenizer, texts, max_length, batch_size, prefix=E5_PREFIX)
 
 
 def _save_encoder_changes(model: Any, base_state: dict[str, Any] | None, out_dir: Path, mode: str) -> None:
@@ -177,12 +163,12 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     corpus = corpus or build_corpus(config.real_dir, config.world_root, frozenset(config.exclude_langs))
-    own = [e for e in corpus.train if e.source in ("world", "brand_posts")]
+    own = [e for e in corpus.train if e.source in OWN_SOURCES]
     for path in config.extra_train:
         from .datasets import read_jsonl
 
         own += read_jsonl(path, source="brand_posts")
-    real = [e for e in corpus.train if e.source not in ("world", "brand_posts")]
+    real = [e for e in corpus.train if e.source not in OWN_SOURCES]
     console.print(f"corpus: {json.dumps(corpus.summary())}")
 
     path = resolve_encoder(config.encoder)
@@ -222,7 +208,7 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
                 y = torch.tensor([LABELS.index(e.label) for e in batch])
                 w = torch.tensor(_weights(batch, table, config.real_weight))
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                    pooled = _pooled(model, tokenizer, [e.text for e in batch], config.max_length)
+                    pooled = embed(model, tokenizer, [e.text for e in batch], config.max_length, E5_PREFIX)
                 logits = head(pooled) * scale
                 loss = (torch.nn.functional.cross_entropy(logits, y, reduction="none") * w).sum() / w.sum()
                 optimiser.zero_grad()

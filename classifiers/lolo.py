@@ -28,11 +28,12 @@ def main(langs: list[str]) -> dict[str, dict[str, float]]:
     from .evaluate import macro_f1
     from .finetune import embed_all
     from .provision import resolve_encoder
+    from .tuning import OWN_SOURCES
 
     corpus = build_corpus(default_real_dir())
     rows = corpus.train + corpus.validation
-    own = [e for e in rows if e.source in ("world", "brand_posts")]
-    real = [e for e in rows if e.source not in ("world", "brand_posts")]
+    own = [e for e in rows if e.source in OWN_SOURCES]
+    real = [e for e in rows if e.source not in OWN_SOURCES]
     random.Random(0).shuffle(real)
     real = real[:2000]
     tests = corpus.tests["independent"] + corpus.tests["brand_posts"]

@@ -9,7 +9,6 @@ temperature fitted on the validation part, and both test splits are scored.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,10 +22,9 @@ from rich.progress import Progress
 from .base import LABELS
 from .datasets import Example, brand_split, labels_of, real_split
 from .e5_head import E5Encoder
-from .evaluate import report
-from .cards import render_card
-from .evaluate import macro_f1
+from .evaluate import macro_f1, report
 from .head import LinearHead, fit_temperature
+from .tuning import write_card
 
 
 @dataclass
@@ -219,6 +217,5 @@ def train(config: TrainConfig, console: Console | None = None) -> dict[str, Any]
         "trained_in_s": round(time.time() - started, 1),
     }
     head.save(config.out_dir)
-    (config.out_dir / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    (config.out_dir / "card.md").write_text(render_card(card))
+    write_card(config.out_dir, card)
     return card

@@ -1,7 +1,7 @@
 """The ``pot`` command: run the monitor, feed it posts, work the desk, try and train the classifier.
 
 One module per group of commands: :mod:`.run` (``run``, ``send``), :mod:`.model`
-(``classify``, ``eval``, ``train``), :mod:`.desk` (``alerts``, ``ack``,
+(``classify``, ``eval``; ``train`` is :mod:`classifiers.train_cli`'s), :mod:`.desk` (``alerts``, ``ack``,
 ``resolve``, ``silence``, ``policy``), :mod:`.corrections`, :mod:`.connect` (``connect``), :mod:`.config`
 (``config``), :mod:`.dlq` (``dlq list``, ``dlq replay``).
 """
@@ -22,8 +22,6 @@ __all__ = ["cli", "main"]
 _register_desk(cli)
 _register_report(cli)
 _register_routes(cli)
-from classifiers.train_cli import register as _register_train  # noqa: E402  (replaces model.py's `train`: issue 13's options)
-_register_train(cli)
 
 
 def main() -> None:

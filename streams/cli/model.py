@@ -1,4 +1,8 @@
-"""``pot classify``, ``pot eval`` and ``pot train``: try, score and train a classifier."""
+"""``pot classify``, ``pot eval`` and ``pot train``: try, score and train a classifier.
+
+``train`` lives with the training code (:mod:`classifiers.train_cli`); it is registered here so that
+``pot --help`` lists it beside ``classify`` and ``eval``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from typing import Optional
 
 import typer
 
+from classifiers.train_cli import register as _register_train
+
 from .base import cli, err, load_classifier, settings_or_exit
 
-__all__ = ["classify", "evaluate", "train"]
+__all__ = ["classify", "evaluate"]
 
 
 @cli.command()
@@ -91,40 +97,4 @@ def evaluate(
     err.print(f"wrote {out_json} and {out_png}")
 
 
-@cli.command()
-def train(
-    out: Optional[Path] = typer.Option(None, help="Folder for head.npz and the model card (default: the shipped head)."),
-    real_dir: Optional[Path] = typer.Option(None, help="Real labelled posts (default: ../shared/data/real when present)."),
-    extra: list[Path] = typer.Option([], help="More JSONL training files (text, label, lang)."),
-    force: bool = typer.Option(False, help="Overwrite the shipped head."),
-    int8: bool = typer.Option(False, help="Train on int8-quantised embeddings (faster, but batch-dependent scores)."),
-    lora: bool = typer.Option(False, help="Fine-tune a LoRA adapter on the encoder jointly with the head."),
-    epochs: int = typer.Option(6, min=1, help="Epochs of LoRA fine-tuning."),
-) -> None:
-    """Train the classifier head (and optionally a LoRA adapter); writes head.npz, card.json and card.md."""
-    from classifiers.datasets import default_real_dir
-    from classifiers.e5_head import shipped_head_dir
-    from classifiers.train import TrainConfig, train as run_training
-
-    target = out or shipped_head_dir()
-    if (target / "head.npz").exists() and target.resolve() == shipped_head_dir().resolve() and not force:
-        err.print(f"[red]refusing to overwrite the shipped head at {target}[/red]; pass --out DIR, or --force")
-        raise typer.Exit(2)
-    real = real_dir or default_real_dir()
-    if real is None:
-        err.print("[yellow]no real data found (../shared/data/real): training on the project's own posts only[/yellow]")
-    if lora:
-        from classifiers.finetune import FinetuneConfig, finetune
-
-        finetune(FinetuneConfig(out_dir=target, real_dir=real, extra_train=list(extra), epochs=epochs, quantize=int8), err)
-    else:
-        run_training(
-            TrainConfig(
-                out_dir=target, real_dir=real, extra_train=list(extra), quantize=int8, cache_dir=Path(".pot/cache")
-            ),
-            err,
-        )
-    from rich.markdown import Markdown
-
-    err.print(Markdown((target / "card.md").read_text()))
-    err.print(f"wrote {target}/head.npz, card.json, card.md")
+_register_train(cli)
