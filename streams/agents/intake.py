@@ -70,9 +70,10 @@ async def triage_batch(rt: Runtime, batch: list[Any]) -> None:
         msg = messages[index]
         await rt.dead_letter(dead_letter("validate", bad.code, bad.reason, bad.raw, rt.now(), msg.topic, msg.partition, msg.offset))
     policy = rt.holder.current
+    keywords = keyword_matcher(policy)
     for post in valid:
         metrics.POSTS_BY_PLATFORM.labels(metrics.bounded(post.platform, metrics.PLATFORMS)).inc()
-        urgent = urgent_on_its_face(post, policy, keyword_matcher(policy)) is not None
+        urgent = urgent_on_its_face(post, policy, keywords) is not None
         metrics.TRIAGED.labels("urgent" if urgent else "normal").inc()
         lane = rt.topics.posts_urgent if urgent else rt.topics.posts_normal
         await lane.send(key=post.key, value=post.dumps())

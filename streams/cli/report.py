@@ -5,8 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-import time
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -16,43 +14,26 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..config import Settings
 from ..core import report_format, reports
 
 err = Console(stderr=True, highlight=False)
 
 
-def read_events(
-    bootstrap_servers: Sequence[str], topic: str, timeout_s: float = 60.0, security: Mapping[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Every record of every partition of ``topic``, up to the end offsets seen at start (no idle wait).
-    ``security``: :func:`streams.kafka.security.kafka_python_kwargs` (its servers are replaced)."""
-    from kafka import KafkaConsumer, TopicPartition
+def read_events(settings: Settings, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Every JSON object on the events topic, up to its end offsets at start (:func:`streams.kafka.readers.read_records`)."""
+    from ..kafka.readers import read_records
+    from ..kafka.security import kafka_python_kwargs
 
-    consumer = KafkaConsumer(**{**(security or {}), "bootstrap_servers": list(bootstrap_servers)},
-                             enable_auto_commit=False, client_id="pot-report")
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} took over {timeout_s:g} s")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    try:
-                        value = json.loads(record.value)
-                    except (TypeError, ValueError):
-                        continue
-                    if isinstance(value, dict):
-                        out.append(value)
-        return out
-    finally:
-        consumer.close()
+    out: list[dict[str, Any]] = []
+    for record in read_records(kafka_python_kwargs(settings), settings.topic("events"), timeout_s=timeout_s, client_id="pot-report"):
+        try:
+            value = json.loads(record.value)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
 
 
 def table_of(report: reports.Report) -> Table:
@@ -94,9 +75,7 @@ def register(cli: typer.Typer) -> None:
         if moment is None:
             moment = Clock(settings.clock_offset_file).now()  # the workers' clock, when a drill shifts it
         try:
-            from ..kafka.security import kafka_python_kwargs
-
-            events = read_events(settings.bootstrap_servers, settings.topic("events"), security=kafka_python_kwargs(settings))
+            events = read_events(settings)
         except Exception as exc:
             err.print(f"[red]cannot read the events topic:[/red] {escape(f'{type(exc).__name__}: {exc}')}")
             raise typer.Exit(3) from None
@@ -122,10 +101,7 @@ def register(cli: typer.Typer) -> None:
         """Add a user (or set a new password): asks for the password twice and stores only its scrypt hash."""
         from ..api.desk.auth import add_user as add
 
-        password = getpass.getpass(f"password for {name}: ")
-        if len(password) < 8 or password != getpass.getpass("again: "):
-            err.print("[red]passwords differ or are shorter than 8 characters[/red]")
-            raise typer.Exit(2)
+        password = _new_password(f"password for {name}: ")
         try:
             add(users_file, name, password)
         except ValueError as exc:
@@ -138,8 +114,13 @@ def register(cli: typer.Typer) -> None:
         """Print the scrypt hash of a password, for a users file kept elsewhere (a secret store, a ConfigMap)."""
         from ..api.desk.auth import hash_password as make
 
-        password = getpass.getpass("password: ")
-        if len(password) < 8 or password != getpass.getpass("again: "):
-            err.print("[red]passwords differ or are shorter than 8 characters[/red]")
-            raise typer.Exit(2)
-        print(make(password))
+        print(make(_new_password("password: ")))
+
+
+def _new_password(prompt: str) -> str:
+    """A password typed twice (at least 8 characters); anything else exits 2."""
+    password = getpass.getpass(prompt)
+    if len(password) < 8 or password != getpass.getpass("again: "):
+        err.print("[red]passwords differ or are shorter than 8 characters[/red]")
+        raise typer.Exit(2)
+    return password

@@ -1,9 +1,12 @@
-"""Readers outside the consumer group: a whole topic once (:func:`read_topic`), or the silences for ever.
+"""Readers outside the consumer group: a whole topic once (:func:`read_records`, :func:`read_topic`), or the
+silences for ever.
 
-:func:`read_topic` is for exports and checks (``pot corrections export``,
-tests): kafka-python with assigned partitions, which works on Apache Kafka and
-on the embedded broker alike (kafka-python's group consumer gets no
-assignment from the latter).
+The one-off readers are kafka-python with every partition assigned and read
+from the beginning, which works on Apache Kafka and on the embedded broker
+alike (kafka-python's group consumer gets no assignment from the latter).
+:func:`read_records` reads up to the end offsets seen at start, so it is exact
+(``pot report``, ``pot dlq``, the connectors' cursors); :func:`read_topic`
+stops once nothing new came for a while (``pot corrections export``, tests).
 
 :func:`follow_silences`: every worker reads the whole ``silences`` topic,
 outside the consumer group, and keeps it in memory. Silences are few and must
@@ -20,6 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -33,25 +37,32 @@ __all__ = ["StoredRecord", "apply_silence", "follow_silences", "read_records", "
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _from_beginning(kafka: Mapping[str, Any], topic: str, **config: Any) -> Iterator[tuple[Any, list[Any]]]:
+    """A kafka-python consumer outside any group with every partition of ``topic`` assigned at its beginning,
+    and those partitions (none when the topic is missing); closed on leaving."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka, enable_auto_commit=False, group_id=None, **config)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if partitions:
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+        yield consumer, partitions
+    finally:
+        consumer.close()
+
+
 def read_topic(
     bootstrap_servers: str | Sequence[str], topic: str, timeout_s: float = 5.0, security: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Every record's JSON value, partition by partition; stops after ``timeout_s`` with nothing new.
 
     ``security``: :func:`streams.kafka.security.kafka_python_kwargs` (its servers are replaced)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        **{**(security or {}), "bootstrap_servers": bootstrap_servers},
-        enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000),
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
+    kafka = {**(security or {}), "bootstrap_servers": bootstrap_servers}
+    with _from_beginning(kafka, topic, consumer_timeout_ms=int(timeout_s * 1000)) as (consumer, _):
         return [json.loads(message.value) for message in consumer]
-    finally:
-        consumer.close()
 
 
 class StoredRecord(NamedTuple):
@@ -63,21 +74,15 @@ class StoredRecord(NamedTuple):
 
 
 def read_records(
-    security: Mapping[str, Any], topic: str, follow: bool = False, timeout_s: float = 30.0
+    security: Mapping[str, Any], topic: str, follow: bool = False, timeout_s: float = 30.0, client_id: str = "pot-reader",
 ) -> Iterator[StoredRecord]:
     """Every record of ``topic`` up to the end offsets seen at the start (exact, not timeout-based), then,
     with ``follow``, new ones as they come. ``security`` is :func:`streams.kafka.security.kafka_python_kwargs`.
 
     Raises ``TimeoutError`` when the topic cannot be read to its end within ``timeout_s``."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**security, enable_auto_commit=False, group_id=None, client_id="pot-reader")
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    with _from_beginning(security, topic, client_id=client_id) as (consumer, partitions):
         if not partitions:
             return
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout_s
         while follow or any(consumer.position(tp) < ends[tp] for tp in partitions):
@@ -86,8 +91,6 @@ def read_records(
             for tp, records in consumer.poll(timeout_ms=500).items():
                 for record in records:
                     yield StoredRecord(tp.partition, record.offset, record.key, record.value, record.timestamp)
-    finally:
-        consumer.close()
 
 
 async def follow_silences(settings: Settings, silences: dict[str, Silence], poll_ms: int = 500) -> None:

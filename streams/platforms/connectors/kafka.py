@@ -1,8 +1,7 @@
 """The Kafka side of connectors: posts to the posts topic, dead letters to the dlq, cursors in a compacted topic.
 
-kafka-python throughout; the cursor topic is read back with assigned partitions and a seek to the
-beginning (no consumer group: kafka-python's group consumer gets no assignment from the embedded
-broker), up to the end offsets taken when reading starts, so loading is exact, not timeout-based.
+kafka-python throughout; the cursor topic is read back whole with :func:`streams.kafka.readers.read_records`
+(no consumer group, up to the end offsets taken when reading starts, so loading is exact, not timeout-based).
 """
 
 from __future__ import annotations
@@ -39,34 +38,17 @@ def read_latest(
     bootstrap: Sequence[str], topic: str, timeout_s: float = 10.0, security: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The last value of every key in ``topic`` (a tombstone removes the key)."""
-    import time
+    from ...kafka.readers import read_records
 
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**{**(security or {}), "bootstrap_servers": list(bootstrap)}, enable_auto_commit=False, group_id=None,
-                             client_id="pot-connect-cursors")
     latest: dict[str, dict[str, Any]] = {}
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            return latest
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} to its end within {timeout_s:g} s")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    key = record.key.decode("utf-8") if record.key else ""
-                    if record.value is None:
-                        latest.pop(key, None)
-                    else:
-                        latest[key] = json.loads(record.value)
-        return latest
-    finally:
-        consumer.close()
+    kafka = {**(security or {}), "bootstrap_servers": list(bootstrap)}
+    for record in read_records(kafka, topic, timeout_s=timeout_s, client_id="pot-connect-cursors"):
+        key = record.key.decode("utf-8") if record.key else ""
+        if record.value is None:
+            latest.pop(key, None)
+        else:
+            latest[key] = json.loads(record.value)
+    return latest
 
 
 class KafkaSide:
