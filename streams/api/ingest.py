@@ -19,6 +19,7 @@ from collections.abc import Callable
 from faust.web import Request, Response, View
 
 from ..core.steps import dead_letter
+from ..platforms import metrics as platform_metrics
 from ..platforms.base import stage_of
 from ..platforms.config import IntakeSecrets
 from ..platforms.intake import IntakeResult, map_document
@@ -32,7 +33,9 @@ __all__ = ["dead_letter_rejected", "register"]
 
 def register(rt: Runtime, authorised: Callable[[str | None], bool]) -> None:
     """``GET``/``POST /ingest/{format}`` on the runtime's app; posts go to ``rt.topics.posts``, what does
-    not map to the dead-letter topic through :meth:`Runtime.dead_letter`."""
+    not map to the dead-letter topic through :meth:`Runtime.dead_letter`; creates the intake and connector
+    metrics series (:func:`streams.platforms.metrics.initialise`)."""
+    platform_metrics.initialise()
     app, settings, posts_topic = rt.app, rt.settings, rt.topics.posts
     secrets = IntakeSecrets()
     app_secret = secrets.meta_app_secret.get_secret_value() if secrets.meta_app_secret else None

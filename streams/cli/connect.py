@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["check_connectors", "connect", "start_connectors"]
 
 
-def check_connectors() -> ConnectorList:
-    """The connectors named in ``POT_CONNECTORS``, checked before anything starts: exits naming the
-    variables that are missing (never their values)."""
+def check_connectors(names: list[str] | None = None) -> ConnectorList:
+    """The connectors named (by default in ``POT_CONNECTORS``), checked before anything starts: exits naming
+    the variables that are missing (never their values)."""
     from ..platforms.config import ConnectorList
     from ..platforms.connectors.runner import load_settings, problems
 
     try:
-        chosen = ConnectorList()
+        chosen = ConnectorList() if names is None else ConnectorList(connectors=names)
         found = [p for name in chosen.connectors for p in problems(name, load_settings(name))]
     except Exception as exc:
         err.print(f"[red]connector configuration error:[/red] {exc}")
@@ -59,28 +59,22 @@ def connect(
     metrics_port: Optional[int] = typer.Option(None, help="Serve the connector's Prometheus metrics on this port."),
 ) -> None:
     """Read a platform and publish its posts; the cursor is kept in Kafka, so a restart resumes where it stopped."""
-    from ..platforms.config import ConnectorList
     from ..platforms.connectors import CONNECTORS
-    from ..platforms.connectors.runner import load_settings, problems, run_all
+    from ..platforms.connectors.runner import run_all
 
     key = name.strip().lower()
     if key not in CONNECTORS:
         err.print(f"[red]unknown connector {name!r}[/red]; known: {', '.join(CONNECTORS)}")
         raise typer.Exit(2)
-    try:
-        found = problems(key, load_settings(key))
-    except Exception as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    if found:
-        err.print("[red]connector not configured:[/red] " + "; ".join(found))
-        raise typer.Exit(2)
+    chosen = check_connectors([key])
     settings = client_settings(broker, data_dir)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
         from ..metrics import REGISTRY
+        from ..platforms import metrics as platform_metrics
 
+        platform_metrics.initialise()
         start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
     err.print(f"connector [bold]{key}[/bold] publishing to {settings.topic('posts')}; Ctrl-C stops it")
 
@@ -89,6 +83,6 @@ def connect(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_all([key], settings, stop, ConnectorList().connector_brand)
+        await run_all(chosen.connectors, settings, stop, chosen.connector_brand)
 
     asyncio.run(main())

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from ..core.records import utcnow
 from ..core.steps import dead_letter
-from ..core.validation import InvalidPost, parse_post
+from ..core.validation import parse_post
 from ..platforms.base import stage_of
-from ..platforms.intake import IntakeResult, map_document
+from ..platforms.intake import IntakeResult, map_document, read_lines
 from ..platforms.metrics import INGESTED
 from ..platforms.registry import canonical_platform
 
@@ -27,17 +27,7 @@ __all__ = ["dry_run", "read_plain", "report", "send"]
 
 def read_plain(lines: list[bytes], max_post_bytes: int) -> IntakeResult:
     """Lines already in the wire contract, validated (``--dry-run`` without ``--format``)."""
-    result = IntakeResult()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            post = parse_post(line, max_post_bytes)
-        except InvalidPost as exc:
-            result.rejected.append((number, exc.code, exc.reason, line))
-            continue
-        result.posts.append((number, post, line))
-    return result
+    return read_lines(lines, lambda line: ([(parse_post(line, max_post_bytes), line)], [], []))
 
 
 def report(result: IntakeResult, console: Console, sent: bool) -> None:

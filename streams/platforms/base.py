@@ -16,7 +16,7 @@ What a payload holds that is not a post (a like, a delete, a rating without word
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -61,6 +61,14 @@ class Mapped:
         self.posts.extend(other.posts)
         self.skipped.extend(other.skipped)
         return self
+
+
+def map_each(mapper: Callable[[Any, Context], Mapped], items: Iterable[Any], ctx: Context) -> Mapped:
+    """Each item mapped and the results joined (a page of statuses or reviews, a listing's children)."""
+    out = Mapped()
+    for item in items:
+        out.extend(mapper(item, ctx))
+    return out
 
 
 def need(obj: Any, *path: str) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Context, Mapped, MappingError, as_id, need, need_dict, post
+from .base import Context, Mapped, MappingError, as_id, map_each, need, need_dict, post
 
 PLATFORM = "google"
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
@@ -24,13 +24,10 @@ STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 
 def map_google(payload: Any, ctx: Context = Context()) -> Mapped:
     if isinstance(payload, list):
-        out = Mapped()
-        for item in payload:
-            out.extend(map_google(item, ctx))
-        return out
+        return map_each(map_google, payload, ctx)
     obj = need_dict(payload, "a Google Business Profile payload")
     if isinstance(obj.get("reviews"), list):
-        return map_google(obj["reviews"], ctx)
+        return map_each(map_google, obj["reviews"], ctx)
     if "reviewId" not in obj and "starRating" not in obj:
         raise MappingError("unknown_shape", "not a Google Business Profile review (no `reviewId` or `starRating`)")
     rid = as_id(obj.get("reviewId") or str(need(obj, "name")).rsplit("/", 1)[-1], "reviewId")

@@ -16,7 +16,7 @@ line number) and dead-lettered; things that are not posts by nature (a like, a d
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,8 +36,12 @@ class IntakeResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
+PayloadResult = tuple[list[tuple[Post, bytes]], list[tuple[str, str]], list[str]]
+"""What one payload gave: (posts with their bytes, (code, reason) rejections, skipped reasons)."""
+
+
 def map_payload(fmt: str, payload: Any, ctx: Context = Context(), now: datetime | None = None,
-                max_post_bytes: int = MAX_POST_BYTES) -> tuple[list[tuple[Post, bytes]], list[tuple[str, str]], list[str]]:
+                max_post_bytes: int = MAX_POST_BYTES) -> PayloadResult:
     """Map and validate one decoded payload: (posts with bytes, (code, reason) rejections, skipped reasons)."""
     mapper = get(fmt)
     try:
@@ -88,16 +92,21 @@ def map_lines(fmt: str, lines: Iterable[bytes], ctx: Context = Context(), max_by
               now: datetime | None = None) -> IntakeResult:
     """Map JSON lines (one native payload each; blank lines ignored), numbering from 1."""
     get(fmt)  # an unknown format fails before any line is read
+    return read_lines(lines, lambda line: map_payload(fmt, decode_json(line, max_bytes), ctx, now))
+
+
+def read_lines(lines: Iterable[bytes], read: Callable[[bytes], PayloadResult]) -> IntakeResult:
+    """Each non-blank line through ``read``, numbering from 1; an :class:`InvalidPost` it raises rejects the
+    line whole. Rejections keep the line as it came, for the dead-letter topic."""
     result = IntakeResult()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            payload = decode_json(line, max_bytes)
+            posts, rejected, skipped = read(line)
         except InvalidPost as exc:
             result.rejected.append((number, exc.code, exc.reason, line))
             continue
-        posts, rejected, skipped = map_payload(fmt, payload, ctx, now)
         result.posts.extend((number, p, raw) for p, raw in posts)
         result.rejected.extend((number, code, reason, line) for code, reason in rejected)
         result.skipped.extend((number, reason) for reason in skipped)

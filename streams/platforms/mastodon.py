@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import Context, Mapped, MappingError, as_id, count, join_text, need, need_dict, post
+from .base import Context, Mapped, MappingError, as_id, count, join_text, map_each, need, need_dict, post
 from .text import html_to_text
 
 PLATFORM = "mastodon"
@@ -30,17 +30,14 @@ IGNORED_EVENTS = ("notification", "filters_changed", "conversation", "announceme
 
 def map_mastodon(payload: Any, ctx: Context = Context()) -> Mapped:
     if isinstance(payload, list):  # a REST page: statuses, or notifications that carry one
-        out = Mapped()
-        for item in payload:
-            out.extend(map_mastodon(item, ctx))
-        return out
+        return map_each(map_mastodon, payload, ctx)
     obj = need_dict(payload, "a Mastodon payload")
     if "event" in obj:
         return _event(obj, ctx)
     if obj.get("type") in ("mention", "status", "update") and isinstance(obj.get("status"), dict):
         return Mapped(posts=[status_to_post(obj["status"], ctx)])  # a Notification
     if "statuses" in obj and isinstance(obj["statuses"], list):  # a /api/v2/search answer
-        return map_mastodon(obj["statuses"], ctx)
+        return map_each(map_mastodon, obj["statuses"], ctx)
     if "content" in obj and "account" in obj:
         return Mapped(posts=[status_to_post(obj, ctx)])
     raise MappingError("unknown_shape", "neither a Status, a list of them, nor a streaming event")

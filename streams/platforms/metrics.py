@@ -1,7 +1,9 @@
 """Prometheus metrics of intake and connectors, in the pipeline's registry; bounded labels created at start.
 
 Labels are the canonical platform names (``format`` for payloads mapped by ``POST /ingest`` and
-``pot send``, ``connector`` for the long-running readers), so dashboards show zeros, not gaps.
+``pot send``, ``connector`` for the long-running readers). :func:`initialise` creates every series at
+start-up, as :func:`streams.metrics.initialise` does the pipeline's (the worker, when it registers
+``/ingest``; ``pot connect``, when it serves metrics), so dashboards show zeros, not gaps.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 from ..metrics import DEAD_LETTERS, REGISTRY
+from .connectors import CONNECTORS
 from .registry import PLATFORMS
 
-CONNECTORS: tuple[str, ...] = ("mastodon", "bluesky", "reddit", "x")
 ERROR_KINDS: tuple[str, ...] = ("bad_frame", "http", "network", "publish")
 
 INGESTED = Counter(
@@ -48,6 +50,7 @@ CONNECTOR_UP = Gauge(
 
 
 def initialise() -> None:
+    """Create every bounded label combination."""
     DEAD_LETTERS.labels("map")  # payloads that were not their format's shape
     for fmt in PLATFORMS:
         for outcome in ("accepted", "rejected", "skipped"):
@@ -60,6 +63,3 @@ def initialise() -> None:
         CONNECTOR_UP.labels(name)
         for kind in ERROR_KINDS:
             CONNECTOR_ERRORS.labels(name, kind)
-
-
-initialise()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Context, Mapped, MappingError, as_id, epoch_to_iso, join_text, need, need_dict, post
+from .base import Context, Mapped, MappingError, as_id, epoch_to_iso, join_text, map_each, need, need_dict, post
 
 PLATFORM = "reddit"
 _REMOVED = ("[deleted]", "[removed]")
@@ -25,17 +25,11 @@ _REMOVED = ("[deleted]", "[removed]")
 
 def map_reddit(payload: Any, ctx: Context = Context()) -> Mapped:
     if isinstance(payload, list):  # a comments page answers [submission listing, comments listing]
-        out = Mapped()
-        for item in payload:
-            out.extend(map_reddit(item, ctx))
-        return out
+        return map_each(map_reddit, payload, ctx)
     obj = need_dict(payload, "a Reddit payload")
     kind = obj.get("kind")
     if kind == "Listing":
-        out = Mapped()
-        for child in need(obj, "data").get("children") or []:
-            out.extend(map_reddit(child, ctx))
-        return out
+        return map_each(map_reddit, need(obj, "data").get("children") or [], ctx)
     if kind == "more":
         return Mapped(skipped=["`more` stub: comments not loaded on this page"])
     if kind not in ("t1", "t3"):

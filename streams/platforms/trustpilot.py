@@ -15,20 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Context, Mapped, MappingError, as_id, count, join_text, need, need_dict, post
+from .base import Context, Mapped, MappingError, as_id, count, join_text, map_each, need, need_dict, post
 
 PLATFORM = "trustpilot"
 
 
 def map_trustpilot(payload: Any, ctx: Context = Context()) -> Mapped:
     if isinstance(payload, list):
-        out = Mapped()
-        for item in payload:
-            out.extend(map_trustpilot(item, ctx))
-        return out
+        return map_each(map_trustpilot, payload, ctx)
     obj = need_dict(payload, "a Trustpilot payload")
     if isinstance(obj.get("reviews"), list):
-        return map_trustpilot(obj["reviews"], ctx)
+        return map_each(map_trustpilot, obj["reviews"], ctx)
     if isinstance(obj.get("events"), list):
         out = Mapped()
         for event in obj["events"]:

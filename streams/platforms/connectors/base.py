@@ -23,7 +23,8 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -102,6 +103,21 @@ def check_response(response: httpx.Response, now: float | None = None, default_w
         if spent:
             raise RateLimited(wait, f"quota spent at {response.url.host}")
     return response
+
+
+@contextmanager
+def websocket_failures(url: str, server: str, default_wait_s: float) -> Iterator[None]:
+    """A WebSocket's 429 handshake as :class:`RateLimited`, other refusals as :class:`HttpError`, a drop as :class:`Dropped`."""
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    try:
+        yield
+    except InvalidStatus as exc:
+        if exc.response.status_code == 429:
+            wait = parse_reset(exc.response.headers.get("Retry-After"), time.time())
+            raise RateLimited(wait or default_wait_s, f"429 from {server}") from None
+        raise HttpError(exc.response.status_code, url) from None
+    except ConnectionClosed as exc:
+        raise Dropped(str(exc)) from None
 
 
 class Backoff:

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ..bluesky import POST_COLLECTION
-from .base import Connector, Dropped, HttpError, RateLimited, parse_reset
+from ..metrics import CONNECTOR_ERRORS
+from .base import Connector, Dropped, RateLimited, websocket_failures
 
 CURSOR_KEY = "jetstream"
 SAVE_EVERY_S = 5.0
@@ -50,8 +50,6 @@ class BlueskyConnector(Connector):
         except RateLimited:
             raise
         except Exception:
-            from ..metrics import CONNECTOR_ERRORS
-
             CONNECTOR_ERRORS.labels(self.name, "http").inc()
             return cached[1] if cached else None
         if isinstance(profile, dict):
@@ -102,19 +100,12 @@ class BlueskyConnector(Connector):
             await self.resolve_brand()
         last = (self.outlet.cursor(CURSOR_KEY) or {}).get("time_us")
         url = self._url(last)
-        try:
+        with websocket_failures(self.settings.jetstream_url, "Jetstream", default_wait_s=30.0):
             async with connect(url, open_timeout=20, ping_interval=30, max_size=2**22) as ws:
                 self.connected()
                 async for frame in ws:
                     raw = frame if isinstance(frame, bytes) else frame.encode("utf-8")
                     last = await self._frame(raw, last)
-        except InvalidStatus as exc:
-            if exc.response.status_code == 429:
-                raise RateLimited(parse_reset(exc.response.headers.get("Retry-After"), time.time()) or 30.0,
-                                  "429 from Jetstream") from None
-            raise HttpError(exc.response.status_code, self.settings.jetstream_url) from None
-        except ConnectionClosed as exc:
-            raise Dropped(str(exc)) from None
         raise Dropped("Jetstream closed the connection")
 
     async def _frame(self, raw: bytes, last: int | None) -> int | None:

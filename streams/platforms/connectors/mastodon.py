@@ -15,10 +15,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ..base import MappingError
-from .base import Connector, Dropped, HttpError, RateLimited, newer, parse_reset
+from .base import Connector, Dropped, newer, websocket_failures
 
 PAGE = 40
 
@@ -94,7 +93,7 @@ class MastodonConnector(Connector):
                 await self.catch_up(key, path, params)
 
     async def _stream(self, subscriptions: list[dict[str, Any]]) -> None:
-        try:
+        with websocket_failures(self._stream_url(), "the streaming server", default_wait_s=60.0):
             async with connect(self._stream_url(), additional_headers=self._headers(), open_timeout=20,
                                ping_interval=30, max_size=2**22) as ws:
                 for message in subscriptions:
@@ -102,14 +101,6 @@ class MastodonConnector(Connector):
                 self.connected()
                 async for frame in ws:
                     await self._frame(frame if isinstance(frame, bytes) else frame.encode("utf-8"))
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status == 429:
-                raise RateLimited(parse_reset(exc.response.headers.get("Retry-After"), __import__("time").time()) or 60.0,
-                                  "429 from the streaming server") from None
-            raise HttpError(status, self._stream_url()) from None
-        except ConnectionClosed as exc:
-            raise Dropped(str(exc)) from None
         raise Dropped("the streaming server closed the connection")
 
     async def _frame(self, raw: bytes) -> None:
