@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -62,9 +62,13 @@ def short_code(text: str) -> str:
 
 def status_error(what: str, response: httpx.Response, detail: str = "") -> DeliveryError:
     """Classify a non-2xx answer: 408/425/429 and 5xx are worth retrying, other statuses are permanent."""
-    status = response.status_code
+    return http_status_error(what, response.status_code, response.headers, detail)
+
+
+def http_status_error(what: str, status: int, headers: Mapping[str, str] | None, detail: str = "") -> DeliveryError:
+    """:func:`status_error` for a status and headers from any HTTP client (Slack's Web API goes through aiohttp)."""
     retryable = status in RETRYABLE_STATUS or status >= 500
-    retry_after = parse_retry_after(response.headers.get("Retry-After")) if retryable else None
+    retry_after = parse_retry_after((headers or {}).get("Retry-After")) if retryable else None
     return DeliveryError(f"{what}: HTTP {status}{detail}", retryable=retryable, retry_after_s=retry_after)
 
 

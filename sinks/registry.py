@@ -27,7 +27,7 @@ from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonlSink
 
-__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks", "channel_missing", "check_receivers"]
+__all__ = ["SINK_TYPES", "build_receivers", "build_sinks", "channel_missing", "check_receivers"]
 
 Env = Mapping[str, str]
 
@@ -155,7 +155,6 @@ SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
     "pagerduty": _pagerduty,
 }
 """Receiver type → builder (environment, JSONL alert log path) → sink."""
-BUILDERS = SINK_TYPES
 
 
 def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
@@ -166,9 +165,9 @@ def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) ->
     """
     sinks: dict[str, Sink] = {}
     for name, spec in specs.items():
-        if spec.type not in BUILDERS:
-            raise ValueError(f"receiver {name!r}: unknown type {spec.type!r}; known: {', '.join(BUILDERS)}")
-        sink = BUILDERS[spec.type](env, alerts_path)
+        if spec.type not in SINK_TYPES:
+            raise ValueError(f"receiver {name!r}: unknown type {spec.type!r}; known: {', '.join(SINK_TYPES)}")
+        sink = SINK_TYPES[spec.type](env, alerts_path)
         if getattr(spec, "channel", None):
             if not hasattr(sink, "channel") or getattr(sink, "_webhook_url", None):
                 raise ValueError(f"receiver {name!r}: `channel` needs a Slack bot token (POT_SLACK_BOT_TOKEN)")
@@ -184,10 +183,10 @@ def build_receivers(specs: Mapping[str, Any], env: Env, *, alerts_path: Path) ->
 
 def build_sinks(names: list[str], env: Env, *, alerts_path: Path) -> dict[str, Sink]:
     """One sink per distinct receiver name, keyed by that name (what alerts' ``receivers`` refer to)."""
-    unknown = sorted({name for name in names if name not in BUILDERS})
+    unknown = sorted({name for name in names if name not in SINK_TYPES})
     if unknown:
-        raise ValueError(f"unknown receivers {unknown}; known: {', '.join(BUILDERS)}")
-    sinks = {name: BUILDERS[name](env, alerts_path) for name in dict.fromkeys(names)}
+        raise ValueError(f"unknown receivers {unknown}; known: {', '.join(SINK_TYPES)}")
+    sinks = {name: SINK_TYPES[name](env, alerts_path) for name in dict.fromkeys(names)}
     for name, sink in sinks.items():
         _needs_channel(name, sink)
     return sinks

@@ -58,7 +58,8 @@ def one_line(value: Any, limit: int) -> str:
 
 
 def parse_deadline(value: Any) -> datetime | None:
-    """The deadline as an aware UTC datetime, or ``None`` when it is not an ISO timestamp with an offset."""
+    """The deadline (or any other instant on the wire: ``raised_at``, a notice's ``at``) as an aware UTC datetime,
+    or ``None`` when it is not an ISO timestamp with an offset."""
     if not isinstance(value, str):
         return None
     try:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .base import Delivered, DeliveryError, Sink
-from .http import RETRYABLE_STATUS, HttpClientMixin, parse_retry_after, post, safe_code, short_code, status_error
+from .http import HttpClientMixin, http_status_error, parse_retry_after, post, safe_code, short_code, status_error
 from .slack_blocks import build_message, build_notice
 from .slack_settings import DEFAULT_API_URL
 
@@ -241,15 +241,13 @@ class SlackSink(HttpClientMixin, Sink):
 def _api_error(status: int, headers: Any, body: Any) -> DeliveryError:
     """Classify a refused Web API call: HTTP 429 and 5xx, ``ratelimited`` and Slack's transient errors are worth
     retrying (with ``Retry-After`` when given); bad configuration (``invalid_auth``, ``channel_not_found``) is not."""
-    retry_after = parse_retry_after((headers or {}).get("Retry-After"))
     if status != 200:
-        retryable = status in RETRYABLE_STATUS or status >= 500
-        return DeliveryError(f"slack: HTTP {status}", retryable=retryable, retry_after_s=retry_after if retryable else None)
+        return http_status_error("slack", status, headers)
     if not isinstance(body, dict) or "ok" not in body:
         return DeliveryError("slack: answer was not a Web API answer", retryable=True)
     code = safe_code(str(body.get("error") or "")) or "unknown_error"
     if code in TRANSIENT_ERRORS:
-        return DeliveryError(f"slack: {code}", retryable=True, retry_after_s=retry_after)
+        return DeliveryError(f"slack: {code}", retryable=True, retry_after_s=parse_retry_after((headers or {}).get("Retry-After")))
     return DeliveryError(f"slack: {code}", retryable=False)
 
 

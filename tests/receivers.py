@@ -4,7 +4,7 @@ The JSONL alert log drops repeated alert ids itself, so it cannot show a
 duplicate; these can. One :class:`Receivers` runs, on loopback, a signed
 webhook receiver (``http.server`` in a thread), the Slack Web API look-alike
 of :mod:`tests.sink_servers` (``chat.postMessage`` with metadata,
-``conversations.history``; aiohttp on its own loop in a thread) and an
+``conversations.history``; served by its ``serve_in_thread``) and an
 aiosmtpd SMTP server, and gives the worker's environment and the policy's
 ``receivers:`` for all three. :meth:`Receivers.tally` counts, per receiver,
 what a person would see: webhook requests answered 2xx, Slack top-level
@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from aiohttp import web
-
-from tests.sink_servers import FakeSlack, Mailbox, free_port, smtp_server
+from tests.sink_servers import FakeSlack, Mailbox, free_port, serve_in_thread, smtp_server
 
 SECRET = "hook-secret-counting-7c2e"
 SLACK_TOKEN = "xoxb-counting-slack-token-41f9"
@@ -85,28 +83,6 @@ class WebhookLog:
         return [hit.body for hit in self.delivered() if hit.body.get("type") == "notice"]
 
 
-class _Loop:
-    """An event loop in a thread, serving one aiohttp app."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.port = free_port()
-        self.runner = web.AppRunner(app, access_log=None)
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.call(self._start())
-
-    async def _start(self) -> None:
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
-
-    def close(self) -> None:
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
 class Receivers:
     """The three counting receivers; use as a context manager."""
 
@@ -119,14 +95,15 @@ class Receivers:
         self._http = ThreadingHTTPServer(("127.0.0.1", free_port()), self.webhook.handler())
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
-        self._slack = _Loop(self.slack.app())
+        self._slack_cm = serve_in_thread(self.slack.app())
+        self._slack_base, self._slack_loop = self._slack_cm.__enter__()
         self._smtp_cm = smtp_server(self.mailbox)
         self._smtp = self._smtp_cm.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._http.shutdown()
-        self._slack.close()
+        self._slack_cm.__exit__(None, None, None)
         self._smtp_cm.__exit__(None, None, None)
 
     def env(self, slack_rate: float = 500.0) -> dict[str, str]:
@@ -134,7 +111,7 @@ class Receivers:
         return {
             "POT_WEBHOOK_URL": f"http://127.0.0.1:{self._http.server_address[1]}/hooks/pot", "POT_WEBHOOK_SECRET": SECRET,
             "POT_SLACK_BOT_TOKEN": SLACK_TOKEN, "POT_SLACK_CHANNEL": self.slack.channel,
-            "POT_SLACK_API_URL": f"http://127.0.0.1:{self._slack.port}/api", "POT_SLACK_RATE_PER_S": str(slack_rate),
+            "POT_SLACK_API_URL": f"{self._slack_base}/api", "POT_SLACK_RATE_PER_S": str(slack_rate),
             "POT_SMTP_HOST": host, "POT_SMTP_PORT": str(port), "POT_SMTP_TLS": "none",
             "POT_EMAIL_FROM": "pot@example.com", "POT_EMAIL_TO": "desk@example.com",
         }
@@ -143,7 +120,7 @@ class Receivers:
         async def read() -> list[str]:
             return self.slack.alert_posts()
 
-        return self._slack.call(read())
+        return asyncio.run_coroutine_threadsafe(read(), self._slack_loop).result(30)
 
     def tally(self) -> dict[str, Counter]:
         """Per receiver: alert id → how many times a person got it."""

@@ -63,6 +63,27 @@ def test_the_intent_is_in_the_log_before_the_receiver_is_called():
     assert log == {"al-new|chat": "r-1"}, "the result replaces the intent"
 
 
+def test_a_receiver_that_cannot_be_asked_writes_no_intent():
+    """The default ``find`` cannot look anything up, so such a sink's tries do not wait for the log first."""
+    log: dict = {}
+    writes: list = []
+
+    class Plain(Sink):
+        async def deliver(self, alert):
+            writes.append(("deliver", log.get(f"{alert['alert_id']}|chat")))
+            return Delivered(ref=None)
+
+    async def write(key, value):
+        writes.append(("intent", key))
+        log[key] = value
+
+    sink = Plain()
+    run = for_receiver(sink, log=log, breaker=CircuitBreaker(5, 30), observe=lambda *a: None, write=write,
+                       started_at=time.time())
+    assert asyncio.run(run(attempt(sink, fresh_alert("al-plain")))).status == "delivered"
+    assert writes == [("deliver", None)] and log == {"al-plain|chat": "ok"}
+
+
 def test_a_refused_try_is_not_looked_up_but_a_timed_out_one_is():
     log: dict = {}
     refused = DeliveryError("hook: HTTP 503", retryable=True)

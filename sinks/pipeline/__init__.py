@@ -2,10 +2,11 @@
 
 ::
 
-    attempt ─► Metrics ─► Dedup ─► DeadLetter ─► Breaker ─► [RateLimit] ─► Retry ─► Intent ─► sink.deliver / sink.follow_up
+    attempt ─► Metrics ─► Dedup ─► DeadLetter ─► Breaker ─► [RateLimit] ─► Retry ─► [Intent] ─► sink.deliver / sink.follow_up
 
 One stage per module: :mod:`.metrics`, :mod:`.dedup` (the delivery log),
-:mod:`.intent` (each try written down first, reconciled after a crash),
+:mod:`.intent` (each try written down first, reconciled after a crash; only
+for sinks that can :meth:`~sinks.base.Sink.find` a message),
 :mod:`.dead_letter` (defer or give up), :mod:`.breaker`, :mod:`.rate_limit`,
 :mod:`.retry`. :func:`for_receiver` composes them for one receiver; the
 worker (:mod:`streams.agents.delivery`) only turns the final
@@ -53,7 +54,9 @@ def for_receiver(
     """The stages for one receiver; a sink that declares ``rate_per_s`` (and ``burst``) is paced. ``clock`` (epoch
     seconds) ages deliveries: the worker passes its own, which tests and fire drills can move forward. ``write``
     stores an intent in ``log`` durably (the worker waits for the changelog); ``started_at`` is when the worker
-    started, on the wall clock (see :mod:`.intent`)."""
+    started, on the wall clock (see :mod:`.intent`). Only a sink that overrides :meth:`~sinks.base.Sink.find`
+    gets the intent stage: an intent is only ever used to look a message up, and the default ``find`` cannot, so
+    for the others it would be a wait for the broker before every try that changes nothing."""
     stages: list[Stage] = [
         Metrics(observe), Dedup(log), DeadLetter(max_attempts, max_age_s, max_delay_s, clock), Breaker(breaker),
     ]
@@ -61,5 +64,6 @@ def for_receiver(
     if rate:
         stages.append(RateLimit(RateLimiter(rate, burst=getattr(sink, "burst", 1))))
     stages.append(Retry(inline_attempts, max_delay_s=max_delay_s))
-    stages.append(Intent(log, write, started_at))
+    if type(sink).find is not Sink.find:
+        stages.append(Intent(log, write, started_at))
     return compose(stages)

@@ -12,8 +12,9 @@ intent: the stage asks the sink to :meth:`~sinks.base.Sink.find` the message
 finds; only a message that is not there is sent again. A try the receiver
 plainly refused (an HTTP status, an SMTP reply) needs no look-up; one that
 may have reached it (a timeout, a dropped connection) does. Receivers that cannot
-be asked (a webhook, SMTP) get the same idempotency key (``Idempotency-Key``,
-``dedup_key``, ``Message-ID``) on the second send, so they can drop it.
+be asked (a webhook, SMTP) get no intent stage (:func:`sinks.pipeline.for_receiver`):
+they get the same idempotency key (``Idempotency-Key``, ``dedup_key``,
+``Message-ID``) on the second send, so they can drop it.
 
 The log may also lose its last update (a faust table recovered after a
 SIGKILL came back one write short on some keys): a delivery with no entry at
@@ -38,10 +39,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime
 from typing import Any
 
 from ..base import DeliveryError
+from ..render import parse_deadline
 from .base import Attempt, Next, Outcome
 
 __all__ = ["LOOKBACK_S", "Intent", "delivered", "intent_of", "made_at"]
@@ -64,14 +65,8 @@ def intent_of(entry: Any) -> dict[str, Any] | None:
 
 def made_at(attempt: Attempt) -> float | None:
     """When the message was made (an alert's ``raised_at``, a notice's ``at``), epoch seconds; ``None`` if unknown."""
-    value = attempt.payload.get("raised_at" if attempt.kind == "alert" else "at")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
+    moment = parse_deadline(attempt.payload.get("raised_at" if attempt.kind == "alert" else "at"))
+    return moment.timestamp() if moment is not None else None
 
 
 class Intent:

@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from sinks.base import DeliveryError
+from sinks.base import DeliveryError, Sink
 from sinks.pipeline import Attempt, Outcome, Pipeline, for_receiver
 from sinks.pipeline.intent import Write, delivered
 
@@ -62,11 +62,11 @@ def durable_write(table: Any, timeout_s: float) -> Write:
 
 def register(rt: Runtime) -> None:
     app, settings = rt.app, rt.settings
-    pipelines: dict[str, tuple[Any, Pipeline]] = {}
+    pipelines: dict[str, tuple[Sink, Pipeline]] = {}
     write, started_at = durable_write(rt.tables.deliveries, settings.publish_timeout_s), time.time()
 
-    def pipeline_for(name: str) -> Pipeline | None:
-        """The receiver's pipeline, built again when a policy reload gave it a new sink."""
+    def pipeline_for(name: str) -> tuple[Sink, Pipeline] | None:
+        """The receiver's sink and pipeline, the pipeline built again when a policy reload gave it a new sink."""
         sink = rt.sinks.get(name)
         if sink is None:
             return None
@@ -77,15 +77,16 @@ def register(rt: Runtime) -> None:
                 max_attempts=settings.delivery_max_attempts, max_age_s=settings.delivery_max_age_s,
                 clock=lambda: rt.now().timestamp(), write=write, started_at=started_at,
             ))
-        return pipelines[name][1]
+        return pipelines[name]
 
     async def attempt(item: DeliveryItem, inline: bool) -> Outcome:
-        pipeline, sink = pipeline_for(item.receiver), rt.sinks.get(item.receiver)
-        if pipeline is None or sink is None:
+        found = pipeline_for(item.receiver)
+        if found is None:
             error = DeliveryError(f"no sink configured for receiver {item.receiver!r}", retryable=False)
             outcome = Outcome("failed", error=error, reason="permanent failure")
             observe(item.receiver, outcome, 0.0)
             return outcome
+        sink, pipeline = found
         return await pipeline(Attempt(
             item.receiver, sink, item.kind, item.payload, item.mark, item.first_at, item.attempts, inline,
         ))
