@@ -6,7 +6,6 @@ name                   what                                                   ne
 ``torch-fp32``         the reference: what the head was trained and scored on  torch (always)
 ``torch-bf16``         torch with bfloat16 autocast                            torch
 ``openvino-int8``      int8 weights, per-token dynamic int8 activations        ``[fast]`` extra
-``openvino-int8-bf16`` the same, bf16 elsewhere                                ``[fast]`` extra
 ``openvino-fp32``      OpenVINO, fp32                                          ``[fast]`` extra
 ``onnx-int8``          int8 weight blocks, int8 activations per row and block  ``[onnx]`` extra
 ``onnx-int8-dynamic``  per-tensor dynamic int8 (batch-dependent: not used)     ``[onnx]`` extra
@@ -34,7 +33,6 @@ RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torch-fp32": ("torch_runtime", "TorchRuntime", ("torch",)),
     "torch-bf16": ("torch_runtime", "TorchBf16Runtime", ("torch",)),
     "openvino-int8": ("openvino_runtime", "OpenVINORuntime", ("openvino", "nncf")),
-    "openvino-int8-bf16": ("openvino_runtime", "OpenVINOInt8Bf16Runtime", ("openvino", "nncf")),
     "openvino-fp32": ("openvino_runtime", "OpenVINOFp32Runtime", ("openvino",)),
     "onnx-int8": ("onnx_runtime", "OnnxRuntime", ("onnxruntime", "onnx", "onnx_ir")),
     "onnx-int8-dynamic": ("onnx_runtime", "OnnxDynamicRuntime", ("onnxruntime", "onnx", "onnx_ir")),
@@ -43,7 +41,7 @@ RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 """name -> (module, class, packages it needs)."""
 
 REFERENCE_RUNTIME = "torch-fp32"
-DEFAULT_RUNTIME = "openvino-int8"
+DEFAULT_RUNTIME = "onnx-int8"
 
 
 def installed(name: str) -> bool:
