@@ -93,8 +93,8 @@ ORDINARY = (NORMAL, BURST, AFTER)
 def urgent_matcher() -> Any:
     """True for a text that triage puts on posts-urgent under the default policy (keyword class P1/P2;
     the bench's posts have no followers, verification or VIP handle, so no reach rule applies)."""
-    from streams.keywords import KeywordMatcher
-    from streams.policy import policy_for_receivers
+    from streams.core.keywords import KeywordMatcher
+    from streams.core.policy import policy_for_receivers
 
     matcher = KeywordMatcher(policy_for_receivers(["jsonl"]).keyword_rules())
     return lambda text: any(hit.priority in ("P1", "P2") for hit in matcher.match(text, None))

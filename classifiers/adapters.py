@@ -102,3 +102,11 @@ def export_merged(head_dir: Path, out_dir: Path, encoder: str = "intfloat/multil
     model.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(path).save_pretrained(out_dir)
     return out_dir
+
+
+if __name__ == "__main__":  # python -m classifiers.adapters HEAD_DIR OUT_DIR
+    import sys
+
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m classifiers.adapters HEAD_DIR OUT_DIR  (writes the merged encoder as a HF folder)")
+    print(export_merged(Path(sys.argv[1]), Path(sys.argv[2])))

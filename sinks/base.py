@@ -1,7 +1,9 @@
 """The sink contract: deliver one alert, and say whether a failure is worth retrying.
 
-A sink only delivers. Retries, backoff, dedup and metrics live once, in
-:mod:`sinks.notify`, as in Alertmanager's notify pipeline.
+A sink only delivers, and says whether a failure is worth retrying. Dedup,
+the circuit breaker, rate limits, retries, metrics and dead-lettering live
+once, as stages of :mod:`sinks.pipeline`, as in Alertmanager's notify
+pipeline. :func:`sinks.checks.check_sink` is the contract as a test.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
+
+__all__ = ["Delivered", "DeliveryError", "Sink"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class Sink(ABC):
     """Implement :meth:`deliver`; ``name`` is how routes refer to the receiver."""
 
     name: str = "sink"
+    rate_per_s: float | None = None
+    """Messages per second the receiver accepts (``None``: no limit); the pipeline paces deliveries to it."""
+    burst: int = 1
 
     async def start(self) -> None:
         """Open connections or files; called once before the first delivery."""

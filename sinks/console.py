@@ -13,10 +13,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from streams.routing import human_duration
-
 from .base import Delivered, Sink
-from .text import clean_control, truncate
+from .text import clean_control, human_duration, truncate
 
 _COLOURS = {"complaint": "red", "question": "cyan", "suggestion": "yellow", "praise": "green"}
 

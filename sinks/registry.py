@@ -1,4 +1,8 @@
-"""Builds the sinks named in ``settings.receivers`` from ``POT_*`` environment variables.
+"""The one registration table of receiver types (:data:`SINK_TYPES`), and the sinks built from it.
+
+Adding a receiver type is a new sink module plus one line in
+:data:`SINK_TYPES`; the policy's ``receivers:`` accept exactly these types.
+Each entry builds its sink from ``POT_*`` environment variables.
 
 Credentials come from the environment only. A receiver that is named but not
 configured fails at start-up with a ``ValueError`` naming the missing
@@ -21,6 +25,8 @@ from urllib.parse import urlsplit
 from .base import Sink
 from .console import ConsoleSink
 from .jsonl import JsonlSink
+
+__all__ = ["BUILDERS", "SINK_TYPES", "build_receivers", "build_sinks"]
 
 Env = Mapping[str, str]
 
@@ -112,7 +118,7 @@ def _pagerduty(env: Env, alerts_path: Path) -> Sink:
     return PagerDutySink(routing_key, url)
 
 
-BUILDERS: dict[str, Callable[[Env, Path], Sink]] = {
+SINK_TYPES: dict[str, Callable[[Env, Path], Sink]] = {
     "console": lambda env, path: ConsoleSink(),
     "jsonl": lambda env, path: JsonlSink(path),
     "slack": _slack,
@@ -120,6 +126,8 @@ BUILDERS: dict[str, Callable[[Env, Path], Sink]] = {
     "email": _email,
     "pagerduty": _pagerduty,
 }
+"""Receiver type → builder (environment, JSONL alert log path) → sink."""
+BUILDERS = SINK_TYPES
 
 
 def build_receivers(specs: Mapping[str, Any], env: Env = os.environ, *, alerts_path: Path) -> dict[str, Sink]:

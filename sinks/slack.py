@@ -18,7 +18,6 @@ import httpx
 
 from .base import Delivered, DeliveryError, Sink
 from .http import HttpClientMixin, parse_retry_after, post, safe_code, short_code, status_error
-from .limits import RateLimiter
 from .slack_blocks import build_message, build_notice
 
 DEFAULT_API_URL = "https://slack.com/api"
@@ -29,6 +28,10 @@ class SlackSink(HttpClientMixin, Sink):
     """One alert, one Slack message; ``Delivered.ref`` is the message ``ts`` (Web API mode)."""
 
     name = "slack"
+    rate_per_s = 1.0
+    burst = 3
+    """Slack allows about one message per second per channel; the notify pipeline's rate-limit stage paces
+    each Slack receiver (one channel each) to that, rather than learning it from 429s."""
 
     def __init__(
         self,
@@ -50,7 +53,6 @@ class SlackSink(HttpClientMixin, Sink):
         self.api_url = api_url.rstrip("/")
         self.timeout_s = timeout_s
         self._transport = transport
-        self.limiter = RateLimiter(rate_per_s=1.0, burst=3)
 
     def __repr__(self) -> str:
         mode = f"channel={self.channel!r}" if self._token else "webhook"
@@ -95,13 +97,7 @@ class SlackSink(HttpClientMixin, Sink):
         return Delivered(ref=str(body.get("ts") or "") or None)
 
     async def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """One Web API call; Slack answers 200 with ``ok: false`` for API errors, so both are checked.
-
-        Posts wait for the channel's turn first: Slack allows about one
-        message per second per channel, and a limiter keeps us under it
-        rather than learning it from 429s."""
-        if method == "chat.postMessage":
-            await self.limiter.acquire(str(payload.get("channel")))
+        """One Web API call; Slack answers 200 with ``ok: false`` for API errors, so both are checked."""
         response = await post(
             self.http(), f"{self.api_url}/{method}", "slack",
             json=payload,

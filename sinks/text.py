@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["clean_control", "human_duration", "truncate"]
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -20,3 +22,19 @@ def clean_control(text: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def human_duration(seconds: int) -> str:
+    """A window as a support lead says it.
+
+    >>> human_duration(3600), human_duration(86400), human_duration(900), human_duration(5400)
+    ('1 h', '1 day', '15 min', '90 min')
+    """
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day" + ("s" if days != 1 else "")
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

@@ -11,8 +11,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LABELS: tuple[str, ...] = ("praise", "complaint", "question", "suggestion", "other")
-"""The five labels of LABELS.md; ``other`` raises no alert."""
+from .core.vocabulary import LABELS
+
+__all__ = ["DEFAULT_WINDOWS_S", "Settings"]
 
 DEFAULT_WINDOWS_S: dict[str, int] = {
     "complaint": 60 * 60,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .config import LABELS
-from .validation import REASON_CODES
+from .core.vocabulary import LABELS, PRIORITIES
+from .core.validation import REASON_CODES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -156,7 +156,7 @@ def initialise(sinks: list[str], model: str, topics: tuple[str, ...] = ()) -> No
             if other != label:
                 SHADOW_DISAGREEMENTS.labels(label, other)
     for label in LABELS:  # `other` too: a keyword class raises alerts for posts the model called noise
-        for priority in ("P1", "P2", "P3", "P4"):
+        for priority in PRIORITIES:
             ALERTS.labels(label, priority)
     for label in LABELS:
         for state in ("open", "acknowledged"):
@@ -165,7 +165,7 @@ def initialise(sinks: list[str], model: str, topics: tuple[str, ...] = ()) -> No
             ACKED.labels(label, within)
         for step in ("warning", "breach", "escalation", "reminder"):
             SLA_STEPS.labels(step, label)
-        for priority in ("P1", "P2", "P3", "P4"):
+        for priority in PRIORITIES:
             TIME_TO_ACK.labels(label, priority)
             TIME_TO_RESOLVE.labels(label, priority)
         SILENCED.labels(label)
@@ -197,7 +197,7 @@ def resident_bytes(pid: int | str = "self") -> int | None:
 OFFSET_JUMPS = Counter(
     "pot_consumer_offset_jumps_total",
     "Times a partition's next record was further on than the last one read, by topic (without the prefix); the "
-    "skipped offsets are not taken as done (streams/offset_guard.py).", ["topic"], registry=REGISTRY,
+    "skipped offsets are not taken as done (streams/kafka/patches.py).", ["topic"], registry=REGISTRY,
 )
 OFFSET_REREADS = Counter(
     "pot_consumer_rereads_total",

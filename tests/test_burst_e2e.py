@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.broker import EmbeddedBroker
-from streams.records import alert_id_for
+from streams.kafka.broker import EmbeddedBroker
+from streams.core.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

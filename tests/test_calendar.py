@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.calendar import (
+from streams.core.calendar import (
     BusinessHours,
     add_business_time,
     business_seconds_between,

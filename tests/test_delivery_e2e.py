@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from sinks.webhook import verify_signature
-from streams.broker import EmbeddedBroker
-from streams.topic_reader import read_topic
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.readers import read_topic
 from tests.conftest import TOKEN, free_port, start_monitor, stop_monitor
 
 pytestmark = pytest.mark.e2e

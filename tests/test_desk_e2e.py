@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streams.broker import EmbeddedBroker
-from streams.topic_reader import read_topic
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.readers import read_topic
 from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def post(n: str, text: str, handle: str = "cust", **extra) -> dict:
 
 
 def alert_id(n: str) -> str:
-    from streams.records import alert_id_for
+    from streams.core.records import alert_id_for
 
     return alert_id_for(f"x:{n}")
 

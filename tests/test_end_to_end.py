@@ -21,8 +21,8 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from streams.records import parse_instant
-from streams.topic_reader import read_topic
+from streams.core.records import parse_instant
+from streams.kafka.readers import read_topic
 
 from .conftest import TOKEN, alive, children_of, start_monitor, stop_monitor
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.expiry import Expiry
+from streams.kafka.expiry import Expiry
 
 
 def test_only_keys_of_the_asked_partition_and_older_than_the_cut_are_due():

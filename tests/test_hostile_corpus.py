@@ -39,8 +39,8 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from streams.topic_reader import read_topic
-from streams.validation import MAX_DEPTH, MAX_POST_BYTES, REASON_CODES, InvalidPost, parse_post
+from streams.kafka.readers import read_topic
+from streams.core.validation import MAX_DEPTH, MAX_POST_BYTES, REASON_CODES, InvalidPost, parse_post
 
 from .conftest import Monitor, start_monitor, stop_monitor
 

@@ -15,7 +15,7 @@ import pydantic
 import pytest
 import yaml
 
-from streams.keywords import (
+from streams.core.keywords import (
     KeywordHit,
     KeywordMatcher,
     KeywordRule,
@@ -23,7 +23,7 @@ from streams.keywords import (
     phrase_pattern,
 )
 
-DEFAULTS = Path(__file__).resolve().parents[1] / "streams" / "default_keywords.yaml"
+DEFAULTS = Path(__file__).resolve().parents[1] / "streams" / "core" / "default_keywords.yaml"
 LANGS = ("en", "ro", "it", "he", "cs", "el", "fr", "de", "es", "nl", "pl", "pt")
 CLASSES = {"safety": ("P1", 900), "legal": ("P1", 900), "churn": ("P2", 1800), "outage": (None, 1800)}
 
@@ -564,7 +564,7 @@ def test_defaults_are_fast_enough(defaults: KeywordMatcher) -> None:
 
 
 def test_recent_matches_answers_like_the_matcher_and_stays_bounded():
-    from streams.keywords import KeywordMatcher, KeywordRule, RecentMatches
+    from streams.core.keywords import KeywordMatcher, KeywordRule, RecentMatches
 
     matcher = KeywordMatcher([KeywordRule(name="safety", phrases=["food poisoning"], langs=["en"])])
     recent = RecentMatches(matcher, size=2)

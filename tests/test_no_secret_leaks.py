@@ -36,7 +36,7 @@ from kafka.admin import KafkaAdminClient
 
 from sinks.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_slack_request
 from sinks.webhook import SIGNATURE_HEADER as HOOK_SIGNATURE, TIMESTAMP_HEADER as HOOK_TIMESTAMP, verify_signature
-from streams.topic_reader import read_topic
+from streams.kafka.readers import read_topic
 
 from .conftest import TOKEN, Monitor, free_port, start_monitor, stop_monitor
 

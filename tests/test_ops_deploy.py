@@ -81,12 +81,12 @@ def dashboard_targets() -> list[tuple[str, str, str]]:
 
 
 def topics_of_the_app(name: str = "TOPICS") -> tuple[str, ...]:
-    """streams.app.TOPICS (or another tuple of topic names there), read without importing faust."""
-    tree = ast.parse((ROOT / "streams" / "app.py").read_text(encoding="utf-8"))
+    """streams.kafka.topics.TOPICS (or another tuple of topic names there), read without importing faust."""
+    tree = ast.parse((ROOT / "streams" / "kafka" / "topics.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return tuple(ast.literal_eval(node.value))
-    raise AssertionError(f"{name} not found in streams/app.py")
+    raise AssertionError(f"{name} not found in streams/kafka/topics.py")
 
 
 def settings_env_names() -> set[str]:
@@ -503,7 +503,7 @@ def test_configmap_holds_only_known_settings(tmp_path):
     volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "policy")
     assert policy_file.parent == Path(mount["mountPath"]) and mount["readOnly"] is True
     assert volume["configMap"]["name"] == "points-of-truth-policy"
-    from streams.policy import parse_policy
+    from streams.core.policy import parse_policy
     from sinks.registry import build_receivers
 
     policy = parse_policy(yaml.safe_load(one("ConfigMap", "points-of-truth-policy")["data"][policy_file.name]))

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.authors import new_context, record_post
-from streams.keywords import KeywordMatcher
-from streams.policy import PolicyError, parse_policy
-from streams.records import Author, Classification, Post, parse_instant
-from streams.routing import decide, match_routes
+from streams.core.authors import new_context, record_post
+from streams.core.keywords import KeywordMatcher
+from streams.core.policy import PolicyError, parse_policy
+from streams.core.records import Author, Classification, Post, parse_instant
+from streams.core.routing import decide, match_routes
 
 NOW = datetime(2026, 11, 23, 9, 5, tzinfo=timezone.utc)
 NO_KEYWORDS = KeywordMatcher([])
@@ -102,7 +102,7 @@ def test_tightest_of_several_modifiers_wins_and_each_gives_a_reason():
 
 
 def test_keyword_class_sets_window_priority_and_raises_even_other():
-    from streams.keywords import KeywordRule
+    from streams.core.keywords import KeywordRule
 
     matcher = KeywordMatcher([KeywordRule(name="safety", phrases=["food poisoning"], priority="P1", window_s=900)])
     alert = run("complaint", keywords=matcher, text="Got FOOD  poisoning from your salad").alert
@@ -170,16 +170,16 @@ def test_digest_receivers_are_held_back_and_business_hours_move_the_deadline():
 
 
 def test_clock_plan_has_warning_escalation_and_reminders():
-    from streams.keywords import KeywordRule
+    from streams.core.keywords import KeywordRule
 
     matcher = KeywordMatcher([KeywordRule(name="legal", phrases=["my lawyer"])])
     policy = {**TREE, "routes": {**TREE["routes"], "remind_every": "15m"}}
     clock = run("complaint", policy, keywords=matcher, text="talking to my lawyer").clock
     raised = NOW.timestamp()
-    assert clock["warn_at"] == pytest.approx(parse_instant("2026-11-23T09:45:00Z").timestamp())
-    assert clock["escalation"] == [{"level": 1, "at": raised + 600, "receivers": ["oncall"]}]
-    assert clock["next_reminder_at"] == raised + 900
-    assert clock["receivers"] == ["audit", "legal"]
+    assert clock.warn_at == pytest.approx(parse_instant("2026-11-23T09:45:00Z").timestamp())
+    assert clock.escalation == [{"level": 1, "at": raised + 600, "receivers": ["oncall"]}]
+    assert clock.next_reminder_at == raised + 900
+    assert clock.receivers == ["audit", "legal"]
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,7 @@ def test_invalid_policies_name_the_bad_key(policy, message):
 def test_example_policy_in_deploy_is_valid():
     from pathlib import Path
 
-    from streams.policy import load_policy
+    from streams.core.policy import load_policy
 
     policy = load_policy(Path(__file__).parent.parent / "deploy" / "policy.example.yaml")
     assert "desk" in policy.receivers and policy.keyword_rules()
@@ -224,8 +224,8 @@ def test_example_policy_in_deploy_is_valid():
     ],
 )
 def test_urgent_on_its_face_before_classification(text, kw, urgent):
-    from streams.keywords import KeywordRule
-    from streams.routing import urgent_on_its_face
+    from streams.core.keywords import KeywordRule
+    from streams.core.routing import urgent_on_its_face
 
     matcher = KeywordMatcher([KeywordRule(name="safety", phrases=["food poisoning"], priority="P1", window_s=900),
                               KeywordRule(name="churn", phrases=["menu"], priority="P3")])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from classifiers.base import Prediction
-from streams.pipeline import disagreements
-from streams.records import Author, Post
+from streams.core.steps import disagreements
+from streams.core.records import Author, Post
 
 
 def test_only_disagreements_are_reported():

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from sinks.base import Delivered, DeliveryError
-from sinks.notify import deliver_with_retry
+from sinks.pipeline import deliver_with_retry
 from sinks.pagerduty import PagerDutySink
 from tests.sink_servers import (
     HOSTILE_TEXT,

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sinks.base import DeliveryError
-from sinks.notify import deliver_with_retry
+from sinks.pipeline import deliver_with_retry
 from sinks.slack import SlackSink
 from sinks.slack_blocks import build_message
 from tests.sink_servers import HOSTILE_HANDLE, HOSTILE_TEXT, FakeSlack, free_port, make_alert, plain, serve, slack_error

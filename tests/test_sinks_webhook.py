@@ -9,7 +9,7 @@ import time
 import pytest
 
 from sinks.base import DeliveryError
-from sinks.notify import deliver_with_retry
+from sinks.pipeline import deliver_with_retry
 from sinks.webhook import ALERT_ID_HEADER, NOTICE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, sign, verify_signature
 from tests.sink_servers import SignedReceiver, make_alert, plain, serve
 

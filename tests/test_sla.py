@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from streams import sla
+from streams.core import sla
 
 
 def clock(**overrides):
@@ -14,7 +16,7 @@ def clock(**overrides):
         "escalation": [{"level": 1, "at": 1800.0, "receivers": ["leads"]}, {"level": 2, "at": 3000.0, "receivers": ["oncall"]}],
         "remind_every_s": 600, "next_reminder_at": 600.0, "reminders_sent": 0, "receivers": ["desk"], "fired": [],
     }
-    return {**base, **overrides}
+    return sla.ClockState.from_dict({**base, **overrides})
 
 
 def run_until(state, end, step_s=30.0):
@@ -39,7 +41,7 @@ def test_each_step_fires_once_at_its_time():
     times = dict(fired)
     assert times["warning"] == 2700 and times["breach"] == 3600 and times["escalation:1"] == 1800
     assert times["reminder:1"] == 600 and times["reminder:6"] == 3600
-    assert state["reminders_sent"] == 6
+    assert state.reminders_sent == 6
 
 
 def test_an_ack_stops_every_step():
@@ -56,12 +58,12 @@ def test_a_step_proposed_twice_is_applied_once():
     state, second = sla.apply(state, {"kind": "fire", "step": "escalation:1"}, 1901.0)
     assert first.status == "escalation" and first.notice["receivers"] == ["leads"]
     assert second.status == "not_due" and second.event is None
-    assert state["fired"].count("escalation:1") == 1
+    assert state.fired.count("escalation:1") == 1
 
 
 def test_a_step_not_yet_due_is_refused():
     state, outcome = sla.apply(clock(), {"kind": "fire", "step": "breach"}, 100.0)
-    assert outcome.status == "not_due" and state["fired"] == []
+    assert outcome.status == "not_due" and state.fired == []
 
 
 def test_warning_is_skipped_once_the_deadline_has_passed():
@@ -96,7 +98,7 @@ def test_resolve_by_a_brand_reply_keeps_the_evidence_and_informs_escalated_recei
     state, _ = run_until(clock(), 1900)
     evidence = {"post": "x:99", "text": "Sorry! DM us", "url": None}
     state, outcome = sla.apply(state, {"kind": "resolve", "actor": "@acme (brand reply)", "detail": {"evidence": evidence}}, 2000.0)
-    assert state["state"] == "resolved" and outcome.detail["evidence"] == evidence
+    assert state.state == "resolved" and outcome.detail["evidence"] == evidence
     assert outcome.notice["receivers"] == ["desk", "leads"]
     assert "reply from the brand" in outcome.notice["summary"]
 
@@ -104,8 +106,8 @@ def test_resolve_by_a_brand_reply_keeps_the_evidence_and_informs_escalated_recei
 def test_open_is_idempotent():
     plan = clock()
     state, first = sla.apply(None, {"kind": "open", "clock": plan}, 0.0)
-    state2, again = sla.apply({**state, "fired": ["warning"]}, {"kind": "open", "clock": plan}, 1.0)
-    assert first.status == "opened" and again.status == "already_open" and state2["fired"] == ["warning"]
+    state2, again = sla.apply(replace(state, fired=["warning"]), {"kind": "open", "clock": plan}, 1.0)
+    assert first.status == "opened" and again.status == "already_open" and state2.fired == ["warning"]
 
 
 def test_reminders_follow_business_hours():
@@ -116,11 +118,11 @@ def test_reminders_follow_business_hours():
     state, outcome = sla.apply(state, {"kind": "fire", "step": "reminder:1"}, friday_1630 + 1800)
     assert outcome.status == "reminder"
     monday_1000 = 1764583200.0  # 2025-12-01 10:00 UTC: 30 open minutes on Friday, 30 on Monday
-    assert state["next_reminder_at"] == monday_1000
+    assert state.next_reminder_at == monday_1000
 
 
 def test_only_resolved_alerts_are_forgotten():
     resolved, _ = sla.apply(clock(), {"kind": "resolve", "actor": "ana"}, 10.0)
     assert sla.apply(resolved, {"kind": "forget"}, 1e9) == (None, sla.Outcome("forgotten"))
     kept, outcome = sla.apply(clock(), {"kind": "forget"}, 1e9)
-    assert outcome.status == "not_resolved" and kept["state"] == "open"
+    assert outcome.status == "not_resolved" and kept.state == "open"

@@ -1,6 +1,6 @@
 """A worker stopped (SIGTERM) while the classifier is in the middle of a batch loses none of it.
 
-This test found the loss that streams/offset_guard.py fixes: about one run in six, posts of the interrupted
+This test found the loss that streams/kafka/patches.py fixes: about one run in six, posts of the interrupted
 batch reached ``classified`` once and never became alerts, because faust resumed the restarted worker's
 partitions before seeking them and then committed over records it took for a compaction gap.
 """
@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.broker import EmbeddedBroker
-from streams.records import alert_id_for
+from streams.kafka.broker import EmbeddedBroker
+from streams.core.records import alert_id_for
 from tests.conftest import start_monitor, stop_monitor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,7 +49,7 @@ def test_a_stop_in_the_middle_of_a_batch_loses_nothing(tmp_path):
             time.sleep(0.5)
         lines = Counter(a["alert_id"] for a in monitor.alerts())
         if set(lines) != expected:
-            from streams.topic_reader import read_topic
+            from streams.kafka.readers import read_topic
 
             lost = expected - set(lines)
             for topic in ("posts-normal", "classified", "alerts"):

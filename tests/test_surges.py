@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from streams.surges import (
+from streams.core.surges import (
     MAX_TERMS_PER_BUCKET,
     Surge,
     SurgeConfig,

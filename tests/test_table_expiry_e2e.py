@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from streams.broker import EmbeddedBroker
+from streams.kafka.broker import EmbeddedBroker
 from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
 
 pytestmark = pytest.mark.e2e

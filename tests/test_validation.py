@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streams.validation import REASON_CODES, InvalidPost, parse_post, raw_for_record
+from streams.core.validation import REASON_CODES, InvalidPost, parse_post, raw_for_record
 
 
 def post(**overrides):

@@ -27,8 +27,8 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gett
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.records import Post, parse_instant
-from streams.validation import (
+from streams.core.records import Post, parse_instant
+from streams.core.validation import (
     EARLIEST_CREATED_AT,
     MAX_DEPTH,
     MAX_FUTURE_S,

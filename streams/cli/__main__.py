@@ -1,0 +1,5 @@
+"""``python -m streams.cli``: the ``pot`` command."""
+
+from . import main
+
+main()
