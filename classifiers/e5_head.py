@@ -116,12 +116,14 @@ class E5HeadClassifier(HeadClassifier):
         quantize: bool | None = None,
         max_length: int = 256,
         threads: int | None = None,
+        runtime: str | None = None,
     ) -> None:
         self.head_dir = head_dir
         self.encoder = encoder
         self.quantize = quantize
         self.max_length = max_length
         self.threads = threads
+        self.runtime = runtime
 
     def load(self) -> "E5HeadClassifier":
         head_dir = Path(self.head_dir) if self.head_dir else head_from_environment()
@@ -133,8 +135,16 @@ class E5HeadClassifier(HeadClassifier):
                 "load it with the same quantize setting"
             )
         from .adapters import has_encoder_changes
+        from .runtime import REFERENCE_RUNTIME, resolve_name
 
-        self.encoder_ = E5Encoder(
-            self.encoder, trained_int8, self.max_length, self.threads, head_dir if has_encoder_changes(head_dir) else None
-        ).load()
+        # the encoder runtime: ``runtime``, else $POT_E5_RUNTIME, else the default (classifiers/runtime)
+        self.runtime_ = REFERENCE_RUNTIME if trained_int8 else resolve_name(self.runtime or os.environ.get("POT_E5_RUNTIME"))
+        if self.runtime_ == REFERENCE_RUNTIME:
+            self.encoder_ = E5Encoder(
+                self.encoder, trained_int8, self.max_length, self.threads, head_dir if has_encoder_changes(head_dir) else None
+            ).load()
+        else:
+            from .runtime import create_runtime
+
+            self.encoder_ = create_runtime(self.runtime_, head_dir, self.encoder, self.max_length, self.threads).load()
         return self

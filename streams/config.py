@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     e5_head: str | None = Field(
         default=None, description="The e5-head classifier's head: a shipped head's name or a folder (read by classifiers/e5_head.py)."
     )
+    e5_runtime: str | None = Field(
+        default=None,
+        description="The e5-head classifier's encoder runtime: auto (onnx-fp32), torch-fp32, onnx-int8, ... (read by classifiers/e5_head.py; see docs/performance.md).",
+    )
     http_timeout_s: float = Field(default=10.0, gt=0, description="How long an HTTP receiver (Slack, webhook, PagerDuty) may take to answer.")
 
     kafka: KafkaSection = Field(default_factory=KafkaSection, description="POT_KAFKA_*: TLS and SASL of every Kafka client.")

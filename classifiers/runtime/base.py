@@ -1,0 +1,117 @@
+"""What every encoder runtime shares: tokenising, sorting by length, batching, pooling.
+
+A runtime turns texts into the L2-normalised, mean-pooled e5 embeddings the head was
+trained on. Only the forward pass differs between runtimes (torch fp32, torch bf16,
+OpenVINO int8, ONNX Runtime int8); the tokenizer, the ``query:`` prefix, the length
+sort and the batching are the same code for all of them, so the runtimes can be
+compared on the forward pass alone.
+
+Batch invariance: a post's embedding must not depend on the other posts in its
+batch (its label would otherwise change with traffic). Padding is masked out, and a
+runtime must not scale anything over the whole batch (per-tensor dynamic int8 does);
+:func:`batch_drift` measures it.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EncoderRuntime", "batch_drift", "load_tokenizer", "E5_PREFIX"]
+
+E5_PREFIX = "query: "
+
+
+def load_tokenizer(folder: Path, max_length: int) -> Any:
+    """The fast tokenizer of ``folder`` with truncation and padding set, without importing transformers.
+
+    Gives the same ids as ``AutoTokenizer(...)(texts, truncation=True, max_length=max_length)``
+    (tested), without loading transformers (memory); padding is done per batch by the runtime.
+    """
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_length)
+    return tok
+
+
+class EncoderRuntime(ABC):
+    """Texts in, ``(n, hidden)`` float32 L2-normalised embeddings out, in the texts' order.
+
+    Subclasses implement :meth:`_load` (load the model; ``folder_`` is the encoder's folder) and
+    :meth:`_forward` (token ids and mask of one padded batch to pooled, normalised
+    embeddings).
+    """
+
+    name = "runtime"
+    hidden_size = 384
+
+    def __init__(self, head_dir: Path | None, encoder: str, max_length: int = 256, threads: int | None = None) -> None:
+        self.head_dir = Path(head_dir) if head_dir is not None else None
+        self.encoder = encoder
+        self.max_length = max_length
+        self.threads = threads
+
+    def load(self) -> "EncoderRuntime":
+        from ..provision import resolve_encoder
+
+        self._lock = threading.Lock()
+        self.folder_ = resolve_encoder(self.encoder)
+        self.tokenizer_ = load_tokenizer(self.folder_, self.max_length)
+        pad = self.tokenizer_.token_to_id("<pad>")
+        self.pad_id_ = 1 if pad is None else pad  # <pad> is 1 in the XLM-R vocabulary
+        self._load()
+        return self
+
+    @abstractmethod
+    def _load(self) -> None: ...
+
+    @abstractmethod
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """Embeddings of ``texts`` in their order, ``batch_size`` at a time after sorting by length.
+
+        Sorting (by token count) keeps padding low; the result does not depend on the
+        batching (see :func:`batch_drift`), so the batch size is chosen for speed alone.
+        """
+        out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
+        if not len(texts):
+            return out
+        with self._lock:
+            tokens = [e.ids for e in self.tokenizer_.encode_batch([E5_PREFIX + t for t in texts])]
+            order = sorted(range(len(texts)), key=lambda i: len(tokens[i]))
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                width = max(len(tokens[i]) for i in idx)
+                ids = np.full((len(idx), width), self.pad_id_, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for row, i in enumerate(idx):
+                    ids[row, : len(tokens[i])] = tokens[i]
+                    mask[row, : len(tokens[i])] = 1
+                out[idx] = self._forward(ids, mask)
+        return out
+
+
+def batch_drift(runtime: Any, texts: Sequence[str], mates: int = 15, score: Any = None) -> float:
+    """Max |difference| of a post's output alone vs with ``mates`` other posts in one batch.
+
+    ``score`` maps embeddings to what is compared (the head's probabilities); the
+    embeddings themselves by default. Each text is compared alone against its place in
+    a batch with the ``mates`` texts that follow it (longer and shorter ones alike).
+    """
+    texts = list(texts)
+    score = score or (lambda x: x)
+    worst = 0.0
+    for i, text in enumerate(texts):
+        batch = [text] + [texts[(i + 1 + k) % len(texts)] for k in range(mates)]
+        alone = score(runtime.encode([text], batch_size=1))[0]
+        together = score(runtime.encode(batch, batch_size=len(batch)))[0]
+        worst = max(worst, float(np.abs(alone - together).max()))
+    return worst
