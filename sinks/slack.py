@@ -34,7 +34,7 @@ import httpx
 from .base import Delivered, DeliveryError, Sink
 from .http import HttpClientMixin, http_status_error, parse_retry_after, post, safe_code, short_code, status_error
 from .slack_blocks import build_message, build_notice
-from .slack_settings import DEFAULT_API_URL
+from .settings import DEFAULT_API_URL
 
 if TYPE_CHECKING:
     import aiohttp

@@ -2,7 +2,8 @@
 
 The worker's own settings are fields of :class:`Settings` (``POT_BROKER``);
 the sections of :mod:`streams.config_sections` nest under it
-(``POT_KAFKA_SASL_USERNAME`` is ``settings.kafka.sasl_username``). Secrets
+(``POT_KAFKA_SASL_USERNAME`` is ``settings.kafka.sasl_username``), the receivers' ones being the models of
+:mod:`sinks.settings` (defined there so that sinks need no ``streams``). Secrets
 are typed as ``SecretStr`` so that printing the settings never shows them;
 :mod:`streams.config_check` turns validation errors into sentences that name
 the variable, and lists ``POT_*`` variables that no setting reads.
@@ -15,9 +16,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .config_sections import (
-    DeskSection, EmailSection, HFSection, KafkaSection, PagerDutySection, SlackSection, SmtpSection, WebhookSection,
+from sinks.settings import (
+    EmailSettings, PagerDutySettings, ReceiverSettings, SlackSettings, SmtpSettings, WebhookSettings, http_timeout_field,
 )
+
+from .config_sections import DeskSection, HFSection, KafkaSection
 from .core.vocabulary import LABELS
 
 __all__ = ["DEFAULT_WINDOWS_S", "Settings"]
@@ -112,14 +115,14 @@ class Settings(BaseSettings):
         default=None,
         description="The e5-head classifier's encoder runtime: auto (onnx-fp32), torch-fp32, onnx-int8, ... (read by classifiers/e5_head.py; see docs/performance.md).",
     )
-    http_timeout_s: float = Field(default=10.0, gt=0, description="How long an HTTP receiver (Slack, webhook, PagerDuty) may take to answer.")
+    http_timeout_s: float = http_timeout_field()
 
     kafka: KafkaSection = Field(default_factory=KafkaSection, description="POT_KAFKA_*: TLS and SASL of every Kafka client.")
-    slack: SlackSection = Field(default_factory=SlackSection, description="POT_SLACK_*: the Slack receiver and buttons.")
-    webhook: WebhookSection = Field(default_factory=WebhookSection, description="POT_WEBHOOK_*: the webhook receiver.")
-    smtp: SmtpSection = Field(default_factory=SmtpSection, description="POT_SMTP_*: the email receiver's server.")
-    email: EmailSection = Field(default_factory=EmailSection, description="POT_EMAIL_*: the email receiver's addresses.")
-    pagerduty: PagerDutySection = Field(default_factory=PagerDutySection, description="POT_PAGERDUTY_*: the PagerDuty receiver.")
+    slack: SlackSettings = Field(default_factory=SlackSettings, description="POT_SLACK_*: the Slack receiver and buttons.")
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings, description="POT_WEBHOOK_*: the webhook receiver.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="POT_SMTP_*: the email receiver's server.")
+    email: EmailSettings = Field(default_factory=EmailSettings, description="POT_EMAIL_*: the email receiver's addresses.")
+    pagerduty: PagerDutySettings = Field(default_factory=PagerDutySettings, description="POT_PAGERDUTY_*: the PagerDuty receiver.")
     hf: HFSection = Field(default_factory=HFSection, description="POT_HF_*: the hf-sequence classifier.")
     desk: DeskSection = Field(default_factory=DeskSection, description="POT_DESK_*: the web desk's logins and sessions.")
 
@@ -165,16 +168,18 @@ class Settings(BaseSettings):
         return [platforms.IntakeSecrets, platforms.ConnectorList, platforms.MastodonSettings, platforms.BlueskySettings,
                 platforms.RedditSettings, platforms.XSettings]
 
-    def receiver_env(self) -> dict[str, str]:
-        """The receivers' settings as the ``POT_*`` → value mapping :mod:`sinks.registry` builds sinks from.
+    def receiver_settings(self) -> ReceiverSettings:
+        """What :mod:`sinks.registry` builds receivers from: this tree's own sections (the models of
+        :mod:`sinks.settings`, so no copy and no re-parsing) and ``POT_HTTP_TIMEOUT_S``."""
+        return ReceiverSettings(
+            slack=self.slack, webhook=self.webhook, smtp=self.smtp, email=self.email, pagerduty=self.pagerduty,
+            http_timeout_s=self.http_timeout_s,
+        )
 
-        sinks/ imports nothing from streams/, so the tree hands it plain names and values; what it holds
-        came from the environment or the ``.env`` file, validated here first."""
-        from .config_check import flat_values
-
-        return {name: value for name, value in flat_values(self, reveal=True).items()
-                if value and (name == "POT_HTTP_TIMEOUT_S"
-                              or name.split("_")[1].lower() in ("slack", "webhook", "smtp", "email", "pagerduty"))}
+    def receiver_env(self) -> ReceiverSettings:
+        """The former name of :meth:`receiver_settings` (it returned ``POT_*`` strings), kept only because
+        ``streams/agents/receivers.py`` still calls it and is another branch's to edit; typed now too."""
+        return self.receiver_settings()
 
     def topic(self, name: str) -> str:
         """Full topic name for one of ``posts classified alerts events dlq``."""

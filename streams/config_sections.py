@@ -5,6 +5,11 @@ and read from ``POT_<SECTION>_<FIELD>`` (``POT_KAFKA_SASL_USERNAME`` is
 ``settings.kafka.sasl_username``). Secrets are ``SecretStr``: printing the
 settings, or an error about them, never shows their value.
 
+The receivers' sections (``slack``, ``webhook``, ``smtp``, ``email``, ``pagerduty``) are not defined here but
+in :mod:`sinks.settings`, one model per receiver, and nested here as they are: ``sinks/`` may not import
+``streams/`` (a sink, the registry and ``check_sink`` work without the worker), while ``streams/`` may import
+``sinks/``, so the one definition lives on the sinks' side and the tree reuses it.
+
 Cross-field rules raise errors that already name the variables involved, so
 the message a user sees says which variable to set and to what.
 """
@@ -14,12 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-__all__ = [
-    "DeskSection", "EmailSection", "HFSection", "KafkaSection", "PagerDutySection", "SECTIONS", "SECURITY_PROTOCOLS",
-    "SASL_MECHANISMS", "SlackSection", "SmtpSection", "WebhookSection",
-]
+from sinks.settings import EmailSettings, PagerDutySettings, SlackSettings, SmtpSettings, WebhookSettings
+
+__all__ = ["DeskSection", "HFSection", "KafkaSection", "SECTIONS", "SECURITY_PROTOCOLS", "SASL_MECHANISMS"]
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -100,50 +104,6 @@ class KafkaSection(_Section):
         return self.security_protocol in ("SSL", "SASL_SSL")
 
 
-class SlackSection(_Section):
-    bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...) for the Web API and buttons.")
-    app_token: SecretStr | None = Field(
-        default=None, description="App-level token (xapp-..., scope connections:write): turns on Socket Mode."
-    )
-    channel: str | None = Field(default=None, description="Default channel when a route names none.")
-    webhook_url: SecretStr | None = Field(default=None, description="Incoming webhook (no buttons), instead of a bot.")
-    api_url: str | None = Field(default=None, description="Slack Web API base URL (tests point it elsewhere).")
-    signing_secret: SecretStr | None = Field(default=None, description="Checks signed button clicks (/slack/actions).")
-    rate_per_s: float | None = Field(
-        default=None, gt=0, description="Web API calls a second per Slack receiver (default about 1, Slack's own limit)."
-    )
-
-
-class WebhookSection(_Section):
-    url: SecretStr | None = Field(default=None, description="http(s) URL alerts are POSTed to (may embed a token).")
-    secret: SecretStr | None = Field(default=None, description="HMAC key of the X-Pot-Signature header.")
-
-
-class SmtpSection(_Section):
-    host: str | None = Field(default=None, description="SMTP server.")
-    port: int | None = Field(default=None, ge=1, le=65535, description="Default 587 (starttls), 465 (tls), 25 (none).")
-    tls: Literal["starttls", "tls", "none"] | None = Field(default=None, description="starttls, tls or none.")
-    user: str | None = Field(default=None, description="SMTP login (goes with POT_SMTP_PASSWORD).")
-    password: SecretStr | None = Field(default=None, description="SMTP password.")
-
-    @field_validator("tls", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return (value.strip().lower() or None) if isinstance(value, str) else value
-
-
-class EmailSection(_Section):
-    sender: str | None = Field(
-        default=None, validation_alias=AliasChoices("from"), description="From: address (POT_EMAIL_FROM)."
-    )
-    to: str | None = Field(default=None, description="Default recipients, comma-separated.")
-
-
-class PagerDutySection(_Section):
-    routing_key: SecretStr | None = Field(default=None, description="Events API v2 integration (routing) key.")
-    url: str | None = Field(default=None, description="Events API URL (tests point it elsewhere).")
-
-
 class HFSection(_Section):
     """Read by ``classifiers/hf_sequence.py`` itself (another branch owns it); listed here so it is known."""
 
@@ -174,8 +134,8 @@ class DeskSection(_Section):
         return self.users_file is not None or bool(self.trusted_header)
 
 
-SECTIONS: dict[str, type[_Section]] = {
-    "kafka": KafkaSection, "slack": SlackSection, "webhook": WebhookSection, "smtp": SmtpSection,
-    "email": EmailSection, "pagerduty": PagerDutySection, "hf": HFSection, "desk": DeskSection,
+SECTIONS: dict[str, type[BaseModel]] = {
+    "kafka": KafkaSection, "slack": SlackSettings, "webhook": WebhookSettings, "smtp": SmtpSettings,
+    "email": EmailSettings, "pagerduty": PagerDutySettings, "hf": HFSection, "desk": DeskSection,
 }
 """Section name (the variable prefix after ``POT_``) → its model."""

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,40 @@ def test_receivers_get_their_credentials_from_the_tree(env, tmp_path):
     env(POT_WEBHOOK_URL="https://hooks.example/in", POT_WEBHOOK_SECRET="k", POT_SMTP_HOST="mail.example",
         POT_EMAIL_FROM="pot@example.com", POT_EMAIL_TO="desk@example.com", POT_SMTP_TLS="TLS")
     settings = load(Settings)
-    assert settings.receiver_env()["POT_SMTP_TLS"] == "tls"
+    assert settings.receiver_settings().smtp.tls == "tls"
     (tmp_path / "p.yaml").write_text(
         "receivers:\n  hook: {type: webhook}\n  mail: {type: email}\nroutes:\n  receivers: [hook, mail]\n")
-    sinks = build_receivers(load_policy(tmp_path / "p.yaml").receivers, settings.receiver_env(), alerts_path=tmp_path / "a")
+    sinks = build_receivers(load_policy(tmp_path / "p.yaml").receivers, settings.receiver_settings(), alerts_path=tmp_path / "a")
     assert sorted(sinks) == ["hook", "mail"] and sinks["mail"].recipients == ["desk@example.com"]
+
+
+def _sample(field) -> str:
+    """A valid value for a receiver setting, as a user would write it."""
+    args = [arg for part in typing.get_args(field.annotation) for arg in typing.get_args(part)]
+    annotation = next((a for a in typing.get_args(field.annotation) if a is not type(None)), field.annotation)
+    if args:
+        return str(args[0])
+    return {int: "2525", float: "2.5"}.get(annotation, f"https://{id(field)}.example/v")
+
+
+def test_each_receiver_has_one_model_shared_by_the_tree_and_the_sinks(env):
+    """The receivers' settings are defined once, in sinks/settings.py: the tree's sections are those very classes,
+    every variable a sink reads is the tree's at the same place, and what the tree hands the registry equals what
+    the same variables give the sinks on their own. A second model of any receiver (a copy that drifts) fails here."""
+    from sinks import settings as receivers
+
+    for name, field in receivers.ReceiverSettings.model_fields.items():
+        assert Settings.model_fields[name].annotation is field.annotation, f"settings.{name} is not sinks' own model"
+        assert repr(Settings.model_fields[name].metadata) == repr(field.metadata)
+        assert Settings.model_fields[name].get_default(call_default_factory=True) == field.get_default(call_default_factory=True)
+    tree = {name: path for name, (path, _) in variables(Settings).items()}
+    assert {name: tree.get(name) for name in receivers.variables()} == receivers.variables()
+    fields = {name: field for name, (_, field) in variables(Settings).items()}
+    values = {name: _sample(fields[name]) for name in receivers.variables()}
+    env(**values)
+    handed = load(Settings).receiver_settings()
+    assert handed == receivers.ReceiverSettings.from_env(values)
+    assert handed.slack.rate_per_s == 2.5 and handed.smtp.tls == "starttls" and handed.http_timeout_s == 2.5
 
 
 def test_unknown_variables_come_with_the_likely_name():

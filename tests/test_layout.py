@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,18 @@ def test_every_rule_module_is_on_the_architecture_map():
         if path.name != "__init__.py" and path.relative_to(ROOT).as_posix() not in doc
     ]
     assert not missing, f"docs/architecture.md does not name: {missing}"
+
+
+def test_sinks_import_nothing_from_streams():
+    """A sink, the registry and ``check_sink`` work without the worker (docs/architecture.md): that is why the
+    receivers' settings are defined in ``sinks/settings.py`` and the settings tree nests them, not the reverse."""
+    code = (
+        "import importlib, pkgutil, sys, sinks; "
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(sinks.__path__, 'sinks.')]; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'streams'); print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, f"sinks pulled in: {result.stdout.strip()} {result.stderr[-500:]}"
+    lazy = [path.relative_to(ROOT).as_posix() for path in sorted(ROOT.glob("sinks/**/*.py"))
+            if re.search(r"^\s*(from|import)\s+streams\b", path.read_text(encoding="utf-8"), re.M)]
+    assert not lazy, f"sinks modules that import streams: {lazy}"

@@ -108,7 +108,7 @@ def check_receivers(env: dict[str, str], tmp_path: Path) -> list[str]:
     from sinks.registry import build_sinks
 
     names = json.loads(env.get("POT_RECEIVERS", '["console", "jsonl"]'))
-    return sorted(build_sinks(names, env=env, alerts_path=tmp_path / "alerts.jsonl"))
+    return sorted(build_sinks(names, env, alerts_path=tmp_path / "alerts.jsonl"))
 
 
 def run_tool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -575,7 +575,7 @@ def test_configmap_holds_only_known_settings(tmp_path):
     from sinks.registry import build_receivers
 
     policy = parse_policy(yaml.safe_load(one("ConfigMap", "points-of-truth-policy")["data"][policy_file.name]))
-    assert sorted(build_receivers(policy.receivers, env=data, alerts_path=tmp_path / "a.jsonl")) == ["audit", "console"]
+    assert sorted(build_receivers(policy.receivers, data, alerts_path=tmp_path / "a.jsonl")) == ["audit", "console"]
     assert data["POT_WEB_HOST"] == "0.0.0.0" and data["POT_WEB_PORT"] == "6066"
     assert data["POT_BROKER"].startswith("kafka://")
     assert all(isinstance(v, str) for v in data.values())

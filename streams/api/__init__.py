@@ -4,8 +4,6 @@ metrics. Each module registers its views on the runtime's app."""
 
 from __future__ import annotations
 
-from sinks.slack_settings import SlackSettings
-
 from ..runtime import Runtime
 from . import alerts, desk, ingest, limits, openapi, posts, slack, slack_socket
 from .posts import authorised
@@ -21,8 +19,7 @@ def register_api(rt: Runtime) -> None:
     ctx = desk.register(rt)
     alerts.register(rt, lambda header: authorised(header, token), queue=ctx.queue)
     # Slack: signed clicks over HTTP and, with an app-level token, over Socket Mode (POT_SLACK_*, from the tree).
-    slack_settings = SlackSettings.from_env(rt.settings.receiver_env())
-    slack.register(rt, slack_settings)
-    slack_socket.register(rt, slack_settings)
+    slack.register(rt, rt.settings.slack)
+    slack_socket.register(rt, rt.settings.slack)
     ingest.register(rt, lambda header: authorised(header, token))
     openapi.register(rt)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from faust.web import Request, Response, View
 
-from sinks.slack_settings import SlackSettings
+from sinks.settings import SlackSettings
 from sinks.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackSignatureError, verify_slack_request
 
 from .. import metrics
@@ -92,7 +92,7 @@ async def _handle(rt: Runtime, action: dict[str, Any], actor: str) -> None:
 
 def register(rt: Runtime, slack: SlackSettings | None = None) -> None:
     app = rt.app
-    slack = slack or SlackSettings()
+    slack = slack or rt.settings.slack
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else None
 
     class Interactions(View):

@@ -25,7 +25,7 @@ from typing import Any
 
 from mode import Service
 
-from sinks.slack_settings import SlackSettings
+from sinks.settings import SlackSettings
 
 from ..runtime import Runtime
 
@@ -110,11 +110,11 @@ def register(rt: Runtime, slack: SlackSettings | None = None) -> SocketModeListe
     """Start Socket Mode with the worker when ``POT_SLACK_APP_TOKEN`` is set; nothing otherwise."""
     from .slack import handle_interaction
 
-    slack = slack or SlackSettings()
+    slack = slack or rt.settings.slack
     if slack.app_token is None:
         return None
     listener = SocketModeListener(
-        slack.app_token.get_secret_value(), lambda payload: handle_interaction(rt, payload), api_url=slack.api_url
+        slack.app_token.get_secret_value(), lambda payload: handle_interaction(rt, payload), api_url=slack.web_api_url
     )
 
     class SlackSocketMode(Service):

@@ -125,9 +125,9 @@ def receiver_lines(policy: Any) -> tuple[list[str], bool, bool]:
     from sinks.registry import channel_missing, check_receivers
 
     settings = settings_or_exit(warn=False)
-    env = settings.receiver_env()
-    problems = check_receivers(policy.receivers, env, alerts_path=settings.alerts_path)
-    no_channel = set(channel_missing(policy.receivers, env))
+    receivers = settings.receiver_settings()
+    problems = check_receivers(policy.receivers, receivers, alerts_path=settings.alerts_path)
+    no_channel = set(channel_missing(policy.receivers, receivers))
     lines = []
     for name, spec in policy.receivers.items():
         where = f" ({spec.channel})" if getattr(spec, "channel", None) else ""

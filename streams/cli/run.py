@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
+
+from sinks.settings import SlackSettings
 
 from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
 from .connect import check_connectors, start_connectors
@@ -28,17 +30,15 @@ def sample_file() -> Path:
 
 
 
-def slack_status(web_host: str, has_api_token: bool, slack: Any = None) -> list[str]:
+def slack_status(web_host: str, has_api_token: bool, slack: SlackSettings) -> list[str]:
     """What ``pot run`` says at start about Slack's inbound path and about a web API reachable from elsewhere."""
     import ipaddress
-
-    from sinks.slack_settings import SlackSettings
 
     try:
         loopback = web_host == "localhost" or ipaddress.ip_address(web_host).is_loopback
     except ValueError:
         loopback = False
-    slack, lines = slack or SlackSettings(), []
+    lines: list[str] = []
     if slack.socket_mode:
         lines.append("Slack buttons: Socket Mode (POT_SLACK_APP_TOKEN); no public URL needed")
     if slack.signing_secret is not None:
@@ -100,9 +100,8 @@ def run(
     except PolicyError as exc:
         err.print(f"[red]policy error:[/red] {exc}")
         raise typer.Exit(2) from None
-    receiver_env = settings.receiver_env()
     try:
-        sinks = build_receivers(holder.current.receivers, receiver_env, alerts_path=settings.alerts_path)
+        sinks = build_receivers(holder.current.receivers, settings.receiver_settings(), alerts_path=settings.alerts_path)
     except ValueError as exc:
         err.print(f"[red]receiver configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -157,9 +156,7 @@ def run(
         f"web API on http://{settings.web_host}:{settings.web_port} (POST /posts, /metrics); "
         f"alerts are logged to {settings.alerts_path}. Ctrl-C stops everything."
     )
-    from sinks.slack_settings import SlackSettings
-
-    for line in slack_status(settings.web_host, settings.api_token is not None, SlackSettings.from_env(receiver_env)):
+    for line in slack_status(settings.web_host, settings.api_token is not None, settings.slack):
         err.print(line)
     worker = faust.Worker(app, loglevel=log_level.upper(), redirect_stdouts=False, quiet=True)
     try:
