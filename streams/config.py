@@ -176,11 +176,6 @@ class Settings(BaseSettings):
             http_timeout_s=self.http_timeout_s,
         )
 
-    def receiver_env(self) -> ReceiverSettings:
-        """The former name of :meth:`receiver_settings` (it returned ``POT_*`` strings), kept only because
-        ``streams/agents/receivers.py`` still calls it and is another branch's to edit; typed now too."""
-        return self.receiver_settings()
-
     def topic(self, name: str) -> str:
         """Full topic name for one of ``posts classified alerts events dlq``."""
         return f"{self.topic_prefix}{name}"

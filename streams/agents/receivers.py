@@ -59,7 +59,7 @@ async def reload_policy(rt: Runtime, why: str, lock: asyncio.Lock) -> bool:
             return _failed(rt, "policy reload failed, keeping version %d: %s", exc)
         specs = changed_receivers(holder.current.receivers, policy.receivers, rt.sinks)
         try:
-            built: dict[str, Sink] = build_receivers(specs, rt.settings.receiver_env(), alerts_path=rt.settings.alerts_path) if specs else {}
+            built: dict[str, Sink] = build_receivers(specs, rt.settings.receiver_settings(), alerts_path=rt.settings.alerts_path) if specs else {}
         except ValueError as exc:
             return _failed(rt, "policy reload (" + why + ") refused, keeping version %d: %s", exc)
         started: list[Sink] = []
