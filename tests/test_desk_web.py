@@ -145,3 +145,17 @@ def test_safe_next_and_filters():
     assert safe_next("/desk\\@evil") == "/desk" and safe_next("/elsewhere") == "/desk"
     assert parse_filters({"state": "bogus"})["state"] == {"open", "acknowledged"}
     assert parse_filters({"label": "praise", "brand": ""}) == {"label": {"praise"}, "state": {"open", "acknowledged"}}
+
+
+def test_platform_filter_folds_aliases():
+    """Posts are stored as ``x``; a user who filters by ``twitter`` (typed, any case) must see them, and an
+    alert raised before aliases were folded (its post says ``twitter``) is listed with them, under one choice."""
+    view = QueueView()
+    for alert_id, platform in (("new", "x"), ("old", "twitter"), ("toot", "mastodon")):
+        clock = {"alert_id": alert_id, "state": "open", "deadline": 200.0, "alert": {"post": {"platform": platform}}}
+        view.apply(json.dumps(alert_id).encode(), json.dumps(clock).encode())
+    ids = lambda **q: sorted(c["alert_id"] for c in view.rows(100.0, parse_filters(q)))  # noqa: E731
+    assert ids(platform="twitter") == ["new", "old"]
+    assert ids(platform=" Twitter ") == ids(platform="x") == ["new", "old"]
+    assert ids(platform="fediverse") == ["toot"]
+    assert view.choices()["platform"] == ["mastodon", "x"]

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..core.reports import _epoch
+from ..core.vocabulary import canonical_platform
 
 __all__ = ["FILTERS", "EventLog", "QueueView", "dims_of", "follow"]
 
@@ -56,13 +57,15 @@ def _key(raw: bytes | None) -> str | None:
 
 
 def dims_of(clock: Mapping[str, Any]) -> dict[str, str]:
-    """The filterable values of an alert, from its clock and the alert it carries."""
+    """The filterable values of an alert, from its clock and the alert it carries; the platform folded to its
+    canonical name, so an alert raised before aliases were folded (``twitter``) is filed with the ``x`` ones."""
     alert = clock.get("alert") or {}
     post = alert.get("post") or {}
     classification = alert.get("classification") or {}
     return {
         "label": str(clock.get("label") or ""), "priority": str(clock.get("priority") or ""),
-        "lang": str(classification.get("lang") or post.get("lang") or ""), "platform": str(post.get("platform") or ""),
+        "lang": str(classification.get("lang") or post.get("lang") or ""),
+        "platform": canonical_platform(str(post.get("platform") or "")),
         "brand": str(post.get("brand") or ""), "route": str(clock.get("route") or ""), "state": str(clock.get("state") or ""),
     }
 

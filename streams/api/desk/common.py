@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from ...core.vocabulary import canonical_platform
 from ...kafka.queue_view import FILTERS, EventLog, QueueView, dims_of
 from .auth import DeskUsers, Keys, LoginThrottle, Session
 from .settings import DeskSettings
@@ -69,12 +70,21 @@ def safe_next(value: Any) -> str:
 
 
 def parse_filters(query: Mapping[str, str]) -> dict[str, set[str]]:
-    """Query parameters to queue filters; ``state`` is one of :data:`STATES` (default ``active``)."""
+    """Query parameters to queue filters; ``state`` is one of :data:`STATES` (default ``active``).
+
+    A platform is folded as validation folds it (``twitter`` is ``x``), so what a user types or picks finds the
+    posts stored under the canonical name.
+
+    >>> parse_filters({"platform": " Twitter "})["platform"]
+    {'x'}
+    """
     out: dict[str, set[str]] = {}
     for name in FILTERS:
         value = (query.get(name) or "").strip()
         if name == "state":
             out["state"] = set(STATES.get(value, STATES["active"]))
+        elif name == "platform" and value:
+            out[name] = {canonical_platform(value)}
         elif value:
             out[name] = {value}
     return out
