@@ -79,7 +79,8 @@ class Settings(BaseSettings):
         default=50.0, ge=0, description="Requests a second each client may make to POST /posts and /ingest/ (0: no limit).")
     http_burst: int = Field(default=100, ge=1, description="Requests a client may make at once before the rate applies.")
 
-    max_post_bytes: int = Field(default=64 * 1024, ge=256, description="Largest post accepted; bigger ones are dead-lettered.")
+    max_post_bytes: int = Field(default=64 * 1024, ge=256, description=(
+        "Largest post accepted, plain or made from a native payload (HTTP, pot send, connectors); bigger ones are dead-lettered."))
     publish_timeout_s: float = Field(default=10.0, gt=0, description="How long POST /posts waits for the broker's confirmation.")
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest POST /posts body.")
     dedupe_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long a post id is remembered for dedupe.")

@@ -163,3 +163,34 @@ def test_dlq_list_and_replay(tmp_path, broker):
 def test_dlq_on_a_broker_that_does_not_answer_exits_3(tmp_path):
     result = pot("dlq", "list", POT_BROKER="127.0.0.1:9", POT_BROKER_WAIT_S="1")
     assert result.returncode == 3 and "POT_BROKER=kafka://127.0.0.1:9" in result.stderr
+
+
+def test_native_dead_letters_name_their_stage_and_replay_by_mapping_again(tmp_path, broker):
+    """`pot send --format` under a small POT_MAX_POST_BYTES: the big tweet and the one whose post is invalid are
+    dead-lettered at `validate`, the payload the mapper cannot read at `map`; once the limit is back to its
+    default, `pot dlq replay` maps the big one again and publishes its post; the unreadable one stays refused."""
+    ensure_topics([broker.bootstrap], ["n.posts", "n.dlq"], 1, 1)
+    env = {"POT_BROKER": broker.bootstrap, "POT_TOPIC_PREFIX": "n."}
+
+    def tweet(tid: str, text: str, created_at: object = "2026-11-23T09:00:00Z") -> str:
+        return json.dumps({"data": {"id": tid, "text": text, "author_id": "42", "created_at": created_at}})
+
+    page = tmp_path / "tweets.jsonl"
+    page.write_text("\n".join([tweet("big", "the seat was broken " * 150), tweet("epoch", "late", 1732352400),
+                               json.dumps({"errors": [{"title": "ConnectionException"}]})]) + "\n")
+    sent = pot("send", "--format", "twitter", str(page), POT_MAX_POST_BYTES="1000", **env)
+    assert sent.returncode == 1 and "too_large" in sent.stderr, sent.stderr
+
+    listed = pot("dlq", "list", "-o", "json", **env)
+    letters = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(x["stage"], x["reason_code"]) for x in letters] == [
+        ("validate", "too_large"), ("validate", "wrong_type"), ("map", "unknown_shape")], listed.stderr
+    assert len(pot("dlq", "list", "--stage", "map", "-o", "json", **env).stdout.splitlines()) == 1
+
+    replayed = pot("dlq", "replay", "--reason", "too_large", **env)
+    assert replayed.returncode == 0 and "replayed 1" in replayed.stdout, replayed.stderr
+    posts = list(read_records({"bootstrap_servers": [broker.bootstrap]}, "n.posts"))
+    assert [(r.key, json.loads(r.value)["platform"]) for r in posts] == [(b"x:big", "x")]
+    refused = pot("dlq", "replay", "--stage", "map", **env)
+    assert refused.returncode == 1 and "unknown_shape" in refused.stderr
+    assert len(list(read_records({"bootstrap_servers": [broker.bootstrap]}, "n.posts"))) == 1

@@ -192,11 +192,14 @@ def test_unmappable_lines_are_reported_with_numbers_and_reasons():
         json.dumps({"data": {"id": "5", "text": "hi", "author_id": "1"}}).encode(),  # no created_at
         json.dumps({"data": {"id": "6", "text": "  ", "author_id": "1", "created_at": "2026-11-23T09:00:00Z"}}).encode(),
         json.dumps({"data": {"id": "7", "text": "from the future", "author_id": "1", "created_at": "2031-01-01T00:00:00Z"}}).encode(),
+        json.dumps({"data": {"id": "8", "text": "epoch time", "author_id": "1", "created_at": 1732352400}}).encode(),
     ]
     result = map_lines("x", lines, now=NOW)
     assert [(n, p.key) for n, p, _ in result.posts] == [(1, "x:1860000000723259675")]
-    assert [(n, code) for n, code, _, _ in result.rejected] == [
-        (3, "not_json"), (4, "unknown_shape"), (5, "missing_field"), (6, "empty_text"), (7, "bad_timestamp")]
+    # the stage says where it failed: the mapper could not read lines 4 and 5; it mapped 6 to 8, their posts are invalid
+    assert [(r.line, r.code, r.stage) for r in result.rejected] == [
+        (3, "not_json", "validate"), (4, "unknown_shape", "map"), (5, "missing_field", "map"),
+        (6, "empty_text", "validate"), (7, "bad_timestamp", "validate"), (8, "wrong_type", "validate")]
     assert "created_at" in result.rejected[2][2]
     assert result.rejected[0][3] == b"{not json"  # the native line, for the dead-letter topic
 
@@ -210,5 +213,5 @@ def test_hostile_values_never_crash_a_mapper(fmt):
            {"reviews": [{"reviewId": "r", "comment": "c", "createTime": 5}]}, {"stars": 1, "id": "1", "consumer": "c"}]
     for payload in odd:
         posts, rejected, _ = map_payload(fmt, payload, now=NOW)
-        for code, reason in rejected:
-            assert code and reason
+        for code, reason, stage in rejected:
+            assert code and reason and stage in ("map", "validate")

@@ -6,7 +6,8 @@
   ``POT_META_APP_SECRET``). Meta retries what is not answered 200, so a delivery with some items
   that do not map still gets 200 once the rest is on the topic (those items are dead-lettered).
 - every other format takes the bearer token of ``POST /posts`` and answers 202 with the keys
-  accepted, the items rejected (with reasons; also dead-lettered) and the items skipped.
+  accepted, the items rejected (with reasons and stage; also dead-lettered) and the items skipped; 400
+  (413 for posts over ``POT_MAX_POST_BYTES``) when nothing in the body made a post.
 - 503 with ``Retry-After`` when the broker does not confirm in time: nothing is acknowledged that
   is not on the topic, and post ids make a repeat harmless.
 """
@@ -18,17 +19,15 @@ from collections.abc import Callable
 
 from faust.web import Request, Response, View
 
-from ..core.steps import dead_letter
 from ..platforms import metrics as platform_metrics
-from ..platforms.base import stage_of
 from ..platforms.config import IntakeSecrets
-from ..platforms.intake import IntakeResult, map_document
+from ..platforms.intake import IntakeResult, map_document, native_dead_letter
 from ..platforms.meta_webhook import META_FORMATS, SIGNATURE_HEADER, handshake, verify_signature
 from ..platforms.metrics import INGESTED
 from ..platforms.registry import UnknownFormat, canonical_platform, get
 from ..runtime import Runtime
 
-__all__ = ["dead_letter_rejected", "register"]
+__all__ = ["answer_status", "dead_letter_rejected", "register"]
 
 
 def register(rt: Runtime, authorised: Callable[[str | None], bool]) -> None:
@@ -71,7 +70,8 @@ def register(rt: Runtime, authorised: Callable[[str | None], bool]) -> None:
                     return self.json({"error": f"bad or missing {SIGNATURE_HEADER}"}, status=401)
             elif not authorised(request.headers.get("Authorization")):
                 return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
-            result = map_document(fmt, body, max_bytes=settings.max_request_bytes)
+            result = map_document(fmt, body, max_bytes=settings.max_request_bytes,
+                                  max_post_bytes=settings.max_post_bytes)
             await dead_letter_rejected(rt, fmt, result)
             pending = [await posts_topic.send(key=post.key.encode(), value=raw) for _, post, raw in result.posts]
             try:
@@ -85,19 +85,26 @@ def register(rt: Runtime, authorised: Callable[[str | None], bool]) -> None:
             INGESTED.labels(fmt, "skipped").inc(len(result.skipped))
             answer = {
                 "accepted": [post.key for _, post, _ in result.posts],
-                "rejected": [{"line": n, "code": code, "reason": reason} for n, code, reason, _ in result.rejected],
+                "rejected": [{"line": r.line, "code": r.code, "reason": r.reason, "stage": r.stage} for r in result.rejected],
                 "skipped": [reason for _, reason in result.skipped],
             }
             if fmt in META_FORMATS:
                 return self.json(answer, status=200)
-            whole_failed = result.rejected and not result.posts and not result.skipped
-            return self.json(answer, status=400 if whole_failed else 202)
+            return self.json(answer, status=answer_status(result))
 
     app.page("/ingest/{format}")(Ingest)
 
 
+def answer_status(result: IntakeResult) -> int:
+    """202 when anything mapped or was skipped; when nothing did, 413 if a post was over ``POT_MAX_POST_BYTES``
+    (as ``POST /posts`` answers), else 400. Meta formats are answered 200 before this is asked."""
+    if result.posts or result.skipped or not result.rejected:
+        return 202
+    return 413 if any(r.code == "too_large" for r in result.rejected) else 400
+
+
 async def dead_letter_rejected(rt: Runtime, fmt: str, result: IntakeResult) -> None:
     """Every rejected item to the dead-letter topic, its native payload kept whole (and counted)."""
-    for number, code, reason, raw in result.rejected:
+    for r in result.rejected:
         INGESTED.labels(fmt, "rejected").inc()
-        await rt.dead_letter(dead_letter(stage_of(code), code, reason, raw, rt.now(), f"http /ingest/{fmt}:{number}"))
+        await rt.dead_letter(native_dead_letter(r, rt.now(), f"http /ingest/{fmt}:{r.line}"))

@@ -132,7 +132,8 @@ def spec() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
                      "responses": {"200": _json(anything, "Meta delivery taken"), "202": _json(anything, "mapped and published"),
                                    "400": _json(anything, "nothing in it mapped"), **UNAUTHORISED,
-                                   "404": _error("unknown format"), "413": _error("too large"),
+                                   "404": _error("unknown format"),
+                                   "413": _json(anything, "too large: the body, or each post it made (POT_MAX_POST_BYTES)"),
                                    "429": _error("over the request rate (POT_HTTP_RATE_PER_S)", retry_after=True),
                                    "503": _error("the broker did not confirm in time, or Meta secret unset", retry_after=False)}}},
         "/slack/interactions": {"post": {

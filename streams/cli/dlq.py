@@ -15,6 +15,11 @@ clock    ``actions``      the alert id
 deliver  ``alerts`` or ``notices`` (by the record) the alert or notice id
 ======== ================ ==========================================
 
+A native payload's dead letter (stage ``map`` or ``validate``; its source names the format:
+``http /ingest/reddit:3``, ``pot send --format x a.json:2``, ``connector mastodon``) is not a post:
+it is mapped again, with today's mappers and ``POT_MAX_POST_BYTES``, and the posts it makes go to
+``posts`` keyed ``platform:id``; one that still does not map is refused with the reason.
+
 Alert ids and delivery marks are stable, so a replayed alert is not sent
 again to receivers that already had it.
 """
@@ -31,17 +36,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..config import Settings
+from ..core.validation import MAX_POST_BYTES
+from ..platforms.intake import format_of_source, map_document
 from .base import cli, client_settings, err
 from .output import OUTPUT, WATCH, Output
 
-__all__ = ["dlq_cli", "replay_target"]
+__all__ = ["dlq_cli", "replay_records", "replay_target"]
 
 out = Console(highlight=False, soft_wrap=True)
 dlq_cli = typer.Typer(no_args_is_help=True, help="Dead letters: what the pipeline could not handle, and replaying it.")
 cli.add_typer(dlq_cli, name="dlq")
 
 BROKER = typer.Option(None, help="kafka://host:port; default: POT_BROKER or the local `pot run`'s broker. (POT_BROKER)")
-STAGE = typer.Option(None, help="Only dead letters of this stage: validate, classify, route, clock, deliver.")
+STAGE = typer.Option(None, help="Only dead letters of this stage: map, validate, classify, route, clock, deliver.")
 REASON = typer.Option(None, help="Only dead letters with this reason code (e.g. delivery_failed, too_large).")
 
 
@@ -74,6 +81,26 @@ def replay_target(letter: dict[str, Any]) -> tuple[str, str | None] | None:
     if stage == "deliver" and obj.get("alert_id"):
         return "alerts", str(obj["alert_id"])
     return None
+
+
+Replay = tuple[list[tuple[str, str | None, bytes]], str | None]
+"""(topic without prefix, key, value) records to send, and why not (``None`` when it can be replayed)."""
+
+
+def replay_records(letter: dict[str, Any], max_post_bytes: int = MAX_POST_BYTES) -> Replay:
+    """What replaying one dead letter sends, as (topic without prefix, key, value) records, or why it cannot be
+    replayed. A native payload is mapped again (sent to ``posts`` as it is, it would only fail validation)."""
+    fmt = format_of_source(letter.get("source_topic"))
+    if fmt is not None:
+        result = map_document(fmt, _raw(letter), max_post_bytes=max_post_bytes)
+        if result.rejected:
+            first = result.rejected[0]
+            return [], f"a {fmt} payload that still does not make a post ({first.stage}, {first.code}: {first.reason})"
+        return [("posts", post.key, raw) for _, post, raw in result.posts], None
+    target = replay_target(letter)
+    if target is None:
+        return [], f"stage {letter.get('stage')} record cannot be replayed"
+    return [(target[0], target[1], _raw(letter))], None
 
 
 def _letters(settings: Settings, follow: bool, stage: str | None, reason: str | None) -> Any:
@@ -155,15 +182,17 @@ def dlq_replay(
         err.print(f"[red]{escape(name)}:[/red] no such dead letter (or it does not match --stage/--reason)")
     try:
         for letter in chosen:
-            target = replay_target(letter)
-            if target is None:
+            records, why = replay_records(letter, settings.max_post_bytes)
+            if why is not None:
                 refused += 1
-                err.print(f"[red]{letter['id']}:[/red] stage {escape(str(letter.get('stage')))} record cannot be replayed")
+                err.print(f"[red]{letter['id']}:[/red] {escape(why)}")
                 continue
-            topic, key = target
-            out.print(f"{letter['id']} → {settings.topic(topic)}" + (" (dry run)" if dry_run else ""))
-            if producer is not None:
-                producer.send(settings.topic(topic), key=key.encode() if key else None, value=_raw(letter)).get(timeout=30)
+            topics = ", ".join(sorted({settings.topic(topic) for topic, _, _ in records})) or "nothing (no post in it)"
+            count = f" ({len(records)} record(s))" if len(records) != 1 else ""
+            out.print(f"{letter['id']} → {topics}{count}" + (" (dry run)" if dry_run else ""))
+            for topic, key, value in records:
+                if producer is not None:
+                    producer.send(settings.topic(topic), key=key.encode() if key else None, value=value).get(timeout=30)
             sent += 1
     finally:
         if producer is not None:

@@ -15,10 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.records import utcnow
-from ..core.steps import dead_letter
 from ..core.validation import parse_post
-from ..platforms.base import stage_of
-from ..platforms.intake import IntakeResult, map_document, read_lines
+from ..platforms.intake import IntakeResult, map_document, native_dead_letter, read_lines
 from ..platforms.metrics import INGESTED
 from ..platforms.registry import canonical_platform
 
@@ -36,8 +34,8 @@ def report(result: IntakeResult, console: Console, sent: bool) -> None:
                   f"skipped {len(result.skipped)} (not posts)")
     if result.rejected:
         table = Table("line", "reason", title="rejected" + (" (also sent to the dead-letter topic)" if sent else ""))
-        for number, code, reason, _ in result.rejected[:50]:
-            table.add_row(str(number), f"{code}: {reason}")
+        for r in result.rejected[:50]:
+            table.add_row(str(r.line), f"{r.code}: {r.reason}")
         console.print(table)
         if len(result.rejected) > 50:
             console.print(f"... and {len(result.rejected) - 50} more")
@@ -45,7 +43,7 @@ def report(result: IntakeResult, console: Console, sent: bool) -> None:
 
 def dry_run(fmt: str | None, source: IO[bytes], out: IO[str], console: Console, max_post_bytes: int) -> IntakeResult:
     data = source.read()
-    result = map_document(fmt, data) if fmt else read_plain(data.splitlines(), max_post_bytes)
+    result = map_document(fmt, data, max_post_bytes=max_post_bytes) if fmt else read_plain(data.splitlines(), max_post_bytes)
     for _, _, raw in result.posts:
         out.write(raw.decode("utf-8") + "\n")
     out.flush()
@@ -57,16 +55,16 @@ def send(settings: Any, fmt: str, source: IO[bytes], name: str, console: Console
     """Map, then publish with kafka-python (acks=all), dead-lettering every rejected line."""
     from kafka import KafkaProducer
 
-    result = map_document(fmt, source.read())
+    result = map_document(fmt, source.read(), max_post_bytes=settings.max_post_bytes)
     from ..kafka.security import kafka_python_kwargs
 
     producer = KafkaProducer(**kafka_python_kwargs(settings), acks="all", linger_ms=5, client_id="pot-send")
     try:
         for _, post, raw in result.posts:
             producer.send(settings.topic("posts"), key=post.key.encode(), value=raw)
-        for number, code, reason, line in result.rejected:
-            record = dead_letter(stage_of(code), code, reason, line, utcnow(), f"pot send --format {fmt} {name}:{number}")
-            producer.send(settings.topic("dlq"), key=code.encode(), value=record.dumps())
+        for r in result.rejected:
+            record = native_dead_letter(r, utcnow(), f"pot send --format {fmt} {name}:{r.line}")
+            producer.send(settings.topic("dlq"), key=r.code.encode(), value=record.dumps())
         producer.flush(timeout=30)
     finally:
         producer.close(timeout=5)

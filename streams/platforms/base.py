@@ -26,7 +26,10 @@ MAP_REASON_CODES: tuple[str, ...] = ("unknown_shape", "missing_field", "wrong_ty
 
 
 def stage_of(code: str) -> str:
-    """The dead-letter stage of a rejection: ``map`` when the payload was not the format's shape."""
+    """The dead-letter stage of a frame a connector could not read, when only its code is known: ``map`` when
+    it was not the format's shape, ``validate`` otherwise (``not_json``, as for a plain post). What the intake
+    rejects carries its own stage (:class:`streams.platforms.intake.Rejection`): there ``missing_field`` may be
+    either."""
     return "map" if code in MAP_REASON_CODES else "validate"
 
 

@@ -32,9 +32,8 @@ from typing import Any, Protocol
 import httpx
 
 from ...core.records import Post, parse_instant, utcnow
-from ...core.steps import dead_letter
 from ..base import Context, stage_of
-from ..intake import map_payload
+from ..intake import MAX_POST_BYTES, Rejected, map_payload, native_dead_letter
 from ..metrics import (CONNECTOR_ERRORS, CONNECTOR_LAG, CONNECTOR_POSTS, CONNECTOR_RATE_LIMITED, CONNECTOR_RECONNECTS,
                        CONNECTOR_UP)
 
@@ -176,13 +175,13 @@ class MemoryCursorStore:
 
 
 class Outlet:
-    """Map a connector's payloads, publish the posts, dead-letter bad frames, then save the cursor."""
+    """Map a connector's payloads, publish the posts, dead-letter bad frames and posts over ``max_post_bytes``."""
 
     def __init__(self, connector: str, fmt: str, publisher: Publisher, cursors: CursorStore, brand: str | None = None,
-                 remember: int = 20_000) -> None:
+                 remember: int = 20_000, max_post_bytes: int = MAX_POST_BYTES) -> None:
         self.connector, self.fmt, self.publisher, self.cursors, self.brand = connector, fmt, publisher, cursors, brand
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember
+        self._remember, self.max_post_bytes = remember, max_post_bytes
 
     def cursor(self, key: str) -> dict[str, Any] | None:
         return self.cursors.load(f"{self.connector}:{key}")
@@ -194,7 +193,7 @@ class Outlet:
                    profiles: Mapping[str, Mapping[str, Any]] | None = None) -> list[Post]:
         """Publish what ``payload`` holds; returns the posts published (those seen before are left out)."""
         ctx = Context(brand=self.brand, profiles=profiles or {})
-        posts, rejected, _ = map_payload(self.fmt, payload, ctx)
+        posts, rejected, _ = map_payload(self.fmt, payload, ctx, max_post_bytes=self.max_post_bytes)
         fresh = [(p, b) for p, b in posts if p.key not in self._seen]
         if fresh:
             try:
@@ -207,15 +206,16 @@ class Outlet:
             CONNECTOR_POSTS.labels(self.connector).inc(len(fresh))
             newest = max(parse_instant(p.created_at) for p, _ in fresh)
             CONNECTOR_LAG.labels(self.connector).set(max(0.0, (utcnow() - newest).total_seconds()))
-        for code, reason in rejected:
-            await self.bad_frame(raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode(), code, reason)
+        for r in rejected:
+            await self.bad_frame(raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode(), *r)
         if cursor is not None:
             await self.save_cursor(*cursor)
         return [p for p, _ in fresh]
 
-    async def bad_frame(self, raw: bytes, code: str, reason: str) -> None:
+    async def bad_frame(self, raw: bytes, code: str, reason: str, stage: str | None = None) -> None:
+        """Dead-letter what was read; ``stage`` as the intake said, else from the code (:func:`stage_of`)."""
         CONNECTOR_ERRORS.labels(self.connector, "bad_frame").inc()
-        record = dead_letter(stage_of(code), code, reason, raw, utcnow(), f"connector {self.connector}")
+        record = native_dead_letter(Rejected(0, code, reason, raw, stage or stage_of(code)), utcnow(), f"connector {self.connector}")
         await self.publisher.dead_letter(code, record.dumps())
 
     def _remember_key(self, key: str) -> None:

@@ -10,6 +10,7 @@ import threading
 from importlib import import_module
 from typing import Any
 
+from ...core.validation import MAX_POST_BYTES
 from . import CONNECTORS
 from .base import Connector, Outlet
 from .kafka import CURSOR_TOPIC, KafkaSide, ensure_cursor_topic
@@ -48,9 +49,11 @@ def problems(name: str, settings: Any) -> list[str]:
     return found
 
 
-def build(name: str, side: Any, brand: str | None = None, settings: Any = None, **kwargs: Any) -> Connector:
+def build(name: str, side: Any, brand: str | None = None, settings: Any = None, max_post_bytes: int = MAX_POST_BYTES,
+          **kwargs: Any) -> Connector:
+    """A connector and its outlet; ``max_post_bytes`` is ``POT_MAX_POST_BYTES`` of the monitor's settings."""
     settings = settings if settings is not None else load_settings(name)
-    outlet = Outlet(name, name, side, side, brand=settings.brand or brand)
+    outlet = Outlet(name, name, side, side, brand=settings.brand or brand, max_post_bytes=max_post_bytes)
     return _load(CONNECTORS[name][0])(settings, outlet, **kwargs)
 
 
@@ -63,7 +66,7 @@ async def run_all(names: list[str], pot_settings: Any, stop: asyncio.Event, bran
     await asyncio.to_thread(ensure_cursor_topic, bootstrap, cursor_topic, pot_settings.replication, security)
     side = await asyncio.to_thread(KafkaSide, bootstrap, pot_settings.topic("posts"), pot_settings.topic("dlq"), cursor_topic,
                                    security)
-    connectors = [build(name, side, brand) for name in names]
+    connectors = [build(name, side, brand, max_post_bytes=pot_settings.max_post_bytes) for name in names]
     tasks = [asyncio.create_task(c.run(stop), name=f"connector-{c.name}") for c in connectors]
     try:
         await stop.wait()
