@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from streams.core.handling import clock_step, route_post
 from streams.core.policy import parse_policy
 from streams.core.records import Action, Author, Classification, Classified, Notice, Post, alert_id_for
 from streams.core.silences import Silence
+from streams.core.table_keys import read_through
 
 NOW = datetime(2026, 11, 23, 9, 5, tzinfo=timezone.utc)
 DAY = 86400
@@ -89,3 +91,24 @@ def test_forgetting_a_resolved_clock_drops_it():
     state = clock_step(plan, None, 0, NOW).new
     resolved = clock_step(Action(alert_id=plan.alert_id, kind="resolve", at="t", actor="bo"), state, 0, NOW).new
     assert clock_step(Action(alert_id=plan.alert_id, kind="forget", at="t"), resolved, 0, NOW).forget
+
+
+def test_table_entries_keyed_before_aliases_were_folded_are_still_found():
+    """The dedupe and author tables of a monitor upgraded in place still hold `twitter:` keys (they are not
+    rewritten). Read as the route agent reads them (canonical key, then the legacy alias keys), an old post sent
+    again is a duplicate, and an old author's history counts; what is written next goes under `x:`."""
+    at = NOW.timestamp()
+    seen = {"twitter:p1": {"origin": "1:3", "at": at - 3600}}
+    authors = {"Twitter:u1": {"first_seen": at - 2 * DAY, "last_seen": at - DAY, "platforms": ["Twitter"],
+                              "posts": [[at - 2 * DAY, "complaint"], [at - DAY, "complaint"]], "partition": 1}}
+    policy = parse_policy({})
+    again = classified()  # x:p1 by x:u1
+    assert seen.get(again.post.key) is None and authors.get("x:u1") is None, "a plain lookup misses them"
+    assert route_post(again, "0:7", read_through(seen, again.post.key), read_through(authors, "x:u1"), policy, [],
+                      NOW, DAY).outcome == "duplicate"
+
+    new = Classified(post=dataclasses.replace(again.post, id="p2"), classification=again.classification)
+    routed = route_post(new, "0:8", read_through(seen, new.post.key), read_through(authors, "x:u1"), policy, [], NOW, DAY)
+    assert routed.outcome == "alerted" and routed.decision.alert.history == "3rd complaint in 7 days"
+    assert routed.author[0] == "x:u1" and len(routed.author[1]["posts"]) == 3
+    assert read_through({"x:u1": {"new": 1}, "twitter:u1": {"old": 1}}, "x:u1") == {"new": 1}, "the canonical key wins"

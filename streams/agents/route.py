@@ -22,6 +22,7 @@ from .. import metrics
 from ..core.handling import route_post
 from ..core.records import Classified
 from ..core.steps import dead_letter
+from ..core.table_keys import read_through
 from ..kafka.acking import each
 from ..kafka.expiry import Expiry
 from ..runtime import Runtime
@@ -90,7 +91,7 @@ def register(rt: Runtime) -> None:
         now = rt.now()
         key = item.post.key
         routed = route_post(
-            item, origin, seen.get(key), authors.get(f"{item.post.platform}:{item.post.author.id}"),
+            item, origin, read_through(seen, key), read_through(authors, f"{item.post.platform}:{item.post.author.id}"),
             rt.holder.current, list(rt.silences.values()), now, settings.dedupe_retention_s, rt.holder.version,
         )
         partition = int(origin.split(":")[0])
