@@ -18,7 +18,7 @@ from streams.platforms.connectors.kafka import read_latest
 from streams.platforms.meta_webhook import sign
 from streams.kafka.readers import read_topic
 
-from .conftest import start_monitor, stop_monitor, wait_for
+from .conftest import TOKEN, start_monitor, stop_monitor, wait_for
 from .platform_servers import JetstreamServer, MastodonServer, ProfileServer, http_server, jet_event, status, ws_server
 
 pytestmark = pytest.mark.e2e
@@ -101,6 +101,13 @@ def test_native_payloads_become_alerts(servers, tmp_path):
         assert answer.json()["accepted"] == ["facebook:4625653909151281_1187364055231022", "facebook:104729485631200_2789581816464191"]
         assert answer.json()["skipped"] == ["reaction add: not a post or comment"]
 
+        # a review over POT_MAX_POST_BYTES (64 KiB): refused as POST /posts refuses one, and dead-lettered
+        huge = {"id": "tp-huge", "stars": 1, "title": "long", "text": "the flight was late. " * 4000,
+                "createdAt": "2026-11-23T09:00:00Z", "consumer": {"id": "c9", "displayName": "Cy"}}
+        answer = httpx.post(f"{monitor.web}/ingest/trustpilot", json=huge, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 413, answer.text
+        assert [(r["code"], r["stage"]) for r in answer.json()["rejected"]] == [("too_large", "validate")]
+
         wanted = {
             ("x", "1860000000723259675"): "complaint",
             ("facebook", "4625653909151281_1187364055231022"): "complaint",
@@ -127,6 +134,9 @@ def test_native_payloads_become_alerts(servers, tmp_path):
         assert 'pot_connector_posts_total{connector="bluesky"} 1.0' in metrics
         assert 'pot_ingest_items_total{format="facebook",outcome="accepted"} 2.0' in metrics
         assert 'pot_connector_posts_total{connector="reddit"} 0.0' in metrics  # bounded labels exist from the start
-        assert not [d for d in read_topic(monitor.broker, "e2e.dlq", timeout_s=2) if d["stage"] == "map"]
+        letters = read_topic(monitor.broker, "e2e.dlq", timeout_s=2)
+        assert not [d for d in letters if d["stage"] == "map"]
+        assert ("validate", "too_large", "http /ingest/trustpilot:1") in [
+            (d["stage"], d["reason_code"], d["source_topic"]) for d in letters]
     finally:
         stop_monitor(monitor)

@@ -1,9 +1,11 @@
-"""Native payloads in, validated posts out: what ``pot send --format`` and ``POST /ingest/{format}`` share.
+"""Native payloads in, validated posts out: what ``pot send --format``, ``POST /ingest/{format}`` and the
+connectors share.
 
-Each payload is mapped, then each post is validated by the same rules as any post on the topic.
-Everything that does not become a post is returned with a reason, so it can be reported (with its
-line number) and dead-lettered; things that are not posts by nature (a like, a delete) are
-``skipped``, not errors.
+Each payload is mapped, then each post is validated by the same rules as any post on the topic, its size
+included (``POT_MAX_POST_BYTES``, passed in by each way in). Everything that does not become a post is
+returned with a reason, so it can be reported (with its line number) and dead-lettered
+(:func:`native_dead_letter`, whose source :func:`format_of_source` reads back for ``pot dlq replay``);
+things that are not posts by nature (a like, a delete) are ``skipped``, not errors.
 
 >>> lines = [b'{"kind": "Listing", "data": {"children": [{"kind": "t1", "data": {"name": "t1_a", "body": "late",'
 ...          b' "author": "bo", "created_utc": 1732352400, "parent_id": "t3_x", "permalink": "/r/a/comments/x/y/a/"}}]}}',
