@@ -14,6 +14,7 @@ runtime must not scale anything over the whole batch (per-tensor dynamic int8 do
 
 from __future__ import annotations
 
+import inspect
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -22,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EncoderRuntime", "batch_drift", "load_tokenizer", "E5_PREFIX"]
+__all__ = ["EncoderRuntime", "batch_drift", "length_batches", "load_tokenizer", "E5_PREFIX", "MAX_PADDING"]
 
 E5_PREFIX = "query: "
+MAX_PADDING = 0.25
+"""A batch is cut rather than padded beyond this share of its real tokens (measured: bench/runtime_bench.py)."""
 
 
 def load_tokenizer(folder: Path, max_length: int) -> Any:
@@ -75,20 +78,21 @@ class EncoderRuntime(ABC):
     @abstractmethod
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
 
-    def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """Embeddings of ``texts`` in their order, ``batch_size`` at a time after sorting by length.
+    def encode(self, texts: Sequence[str], batch_size: int = 16, max_padding: float | None = MAX_PADDING) -> np.ndarray:
+        """Embeddings of ``texts`` in their order, at most ``batch_size`` at a time after sorting by length.
 
-        Sorting (by token count) keeps padding low; the result does not depend on the
-        batching (see :func:`batch_drift`), so the batch size is chosen for speed alone.
+        Sorting (by token count) keeps padding low, and :func:`length_batches` starts a new
+        batch rather than pad more than ``max_padding`` of the real tokens: on a CPU a padded
+        token costs as much as a real one, and a micro-batch of posts from the wild mixes
+        a few long ones into many short ones. The result does not depend on the batching
+        (see :func:`batch_drift`), so these are chosen for speed alone.
         """
         out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
         if not len(texts):
             return out
         with self._lock:
             tokens = [e.ids for e in self.tokenizer_.encode_batch([E5_PREFIX + t for t in texts])]
-            order = sorted(range(len(texts)), key=lambda i: len(tokens[i]))
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
+            for idx in length_batches([len(t) for t in tokens], batch_size, max_padding):
                 width = max(len(tokens[i]) for i in idx)
                 ids = np.full((len(idx), width), self.pad_id_, dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -97,6 +101,34 @@ class EncoderRuntime(ABC):
                     mask[row, : len(tokens[i])] = 1
                 out[idx] = self._forward(ids, mask)
         return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, max_padding: float | None = MAX_PADDING) -> list[list[int]]:
+    """Indices of ``lengths`` sorted by length, cut into batches of at most ``batch_size`` whose padding stays
+    within ``max_padding`` × their real tokens (``None``: cut by size alone).
+
+    >>> length_batches([30, 5, 6, 7], 4, 0.25)
+    [[1, 2, 3], [0]]
+    >>> length_batches([30, 5, 6, 7], 4, None)
+    [[1, 2, 3, 0]]
+    >>> length_batches([30, 5, 6, 7], 2, None)
+    [[1, 2], [3, 0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    real = 0
+    for i in order:
+        width = lengths[i]  # sorted: the newcomer is the longest
+        padded = width * (len(current) + 1) - (real + width)
+        if current and (len(current) >= batch_size or (max_padding is not None and padded > max_padding * (real + width))):
+            batches.append(current)
+            current, real = [], 0
+        current.append(i)
+        real += width
+    if current:
+        batches.append(current)
+    return batches
 
 
 def batch_drift(runtime: Any, texts: Sequence[str], mates: int = 15, score: Any = None) -> float:
@@ -108,10 +140,12 @@ def batch_drift(runtime: Any, texts: Sequence[str], mates: int = 15, score: Any 
     """
     texts = list(texts)
     score = score or (lambda x: x)
+    # one padded batch however long its posts: the padding must be what changes, not the batching
+    whole = {"max_padding": None} if "max_padding" in inspect.signature(runtime.encode).parameters else {}
     worst = 0.0
     for i, text in enumerate(texts):
         batch = [text] + [texts[(i + 1 + k) % len(texts)] for k in range(mates)]
         alone = score(runtime.encode([text], batch_size=1))[0]
-        together = score(runtime.encode(batch, batch_size=len(batch)))[0]
+        together = score(runtime.encode(batch, batch_size=len(batch), **whole))[0]
         worst = max(worst, float(np.abs(alone - together).max()))
     return worst
