@@ -122,6 +122,9 @@ def stop_monitor(monitor: Monitor, sig: int = signal.SIGTERM) -> list[int]:
         except subprocess.TimeoutExpired:
             monitor.process.kill()
             monitor.process.wait(10)
+    deadline = time.monotonic() + 15  # children see their parent go and exit on their own, a moment later
+    while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        time.sleep(0.2)
     return children
 
 

@@ -163,6 +163,9 @@ def stack(tmp_path_factory) -> Iterator[tuple[Monitor, Prometheus, float]]:
         wait_until(lambda: routed() >= len(VALID), 120, "every valid post to be routed")
         wait_until(lambda: prom.value("sum(pot_posts_duplicate_total)") >= 1, 60, "the duplicate to be counted")
         wait_until(lambda: compared() >= len(VALID) + 1, 60, "the shadow comparison")
+        # Prometheus itself must hold the final counts (on a loaded machine its scrapes lag the worker)
+        wait_until(lambda: prom.value('sum(pot_posts_received_total{source="kafka"})') >= len(VALID), 60,
+                   "Prometheus to scrape every post read")
         time.sleep(4)  # a few more scrapes and rule evaluations on the final counts
         yield monitor, prom, time.monotonic() - started
     finally:
