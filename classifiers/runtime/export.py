@@ -22,7 +22,7 @@ from typing import Any
 
 __all__ = ["pooled_encoder", "cache_key", "cached_export", "merged_model"]
 
-EXPORT_FORMAT = 3
+EXPORT_FORMAT = 4
 """Bump when an export changes, so that folders written by older code are redone."""
 
 
