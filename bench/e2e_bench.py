@@ -126,7 +126,8 @@ class Processes:
         self.procs: list[subprocess.Popen] = []
 
     def start(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
-        proc = subprocess.Popen(args, preexec_fn=_die_with_bench, cwd=ROOT, **kwargs)
+        kwargs.setdefault("cwd", ROOT)
+        proc = subprocess.Popen(args, preexec_fn=_die_with_bench, **kwargs)
         self.procs.append(proc)
         return proc
 
@@ -319,10 +320,11 @@ class Scraper(threading.Thread):
 
 class Worker:
     """``pot run`` with its own data dir and web port: the embedded broker, or ``broker`` (``kafka://host:port``,
-    e.g. another worker's embedded one) when given; ``extra_env`` is applied over the product defaults."""
+    e.g. another worker's embedded one) when given; ``extra_env`` is applied over the product defaults; ``root``:
+    the checkout whose code runs (default: this one), to compare two versions of the code in one run."""
 
     def __init__(self, procs: Processes, data_dir: Path, batch_size: int | None, name: str,
-                 extra_env: dict[str, str] | None = None, broker: str | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, broker: str | None = None, root: Path | None = None) -> None:
         self.procs, self.data_dir, self.name = procs, data_dir, name
         self.port = classify_bench.free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("POT_")}  # product defaults, nothing inherited
@@ -337,7 +339,7 @@ class Worker:
         with open(self.log_path, "wb") as log:
             self.proc = procs.start([sys.executable, "-m", "streams.cli", "run", "--log-level", "warning",
                                      *(["--broker", broker] if broker else [])], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=root or ROOT)
         self.web = f"http://127.0.0.1:{self.port}"
         self.tail = Tail(data_dir / "alerts.jsonl")
         self.scraper = Scraper(f"{self.web}/metrics")

@@ -29,7 +29,7 @@ def main() -> None:
     env = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="pot-kill-") as tmp:
         result = kill_scenario.run(Path(tmp), args.posts, args.kills, env, args.seed, say=lambda m: print(m, flush=True))
-    print(f"posts {result.posts}, alerts raised {result.alerts}, never classified {result.unclassified}, "
+    print(f"posts {result.posts}, alerts raised {result.alerts}, never routed {result.unrouted}, "
           f"{args.kills} kills at {result.kills_at} webhook deliveries, {result.seconds:.0f} s")
     print(f"{'receiver':10} {'lost':>6} {'duplicated':>11} {'extra':>6}")
     for name, counts in result.report.items():

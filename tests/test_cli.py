@@ -121,6 +121,9 @@ def test_an_unreachable_monitor_exits_3():
 
 def test_replay_targets():
     assert replay_target({"stage": "validate", "raw": "{not json"}) == ("posts", None)
+    assert replay_target({"stage": "classify", "raw": "{not json"}) == ("posts-normal", None)
+    assert replay_target({"stage": "classify", "raw": json.dumps({"v": 1, "id": "1", "platform": "x", "author": {"id": "ann"}})}) == (
+        "posts-normal", "x:ann"), "a replayed post goes to its author's partition, where the routing tables are"
     assert replay_target({"stage": "route", "raw": json.dumps({"post": {"platform": "x", "author": {"id": "ann"}}})}) == (
         "classified", "x:ann")
     assert replay_target({"stage": "deliver", "raw": json.dumps({"v": 1, "alert_id": "al-9"})}) == ("alerts", "al-9")

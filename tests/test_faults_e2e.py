@@ -21,7 +21,7 @@ KILLS = 3
 def test_three_sigkills_lose_nothing_and_show_no_slack_message_twice(tmp_path):
     result = kill_scenario.run(tmp_path, posts=2400, kills=KILLS)
     print(result)
-    assert result.unclassified == 0, f"{result.unclassified} posts never classified"
+    assert result.unrouted == 0, f"{result.unrouted} posts never routed"
     assert result.alerts > 1000
     for name, counts in result.report.items():
         assert counts["lost"] == 0, f"{name} lost {counts['lost']} of {result.alerts} alerts: {result.report}"

@@ -2,9 +2,10 @@
 
 ::
 
-    posts ──[intake: validate, triage, classify in micro-batches]──► classified ──[route]──► alerts ──[delivery]──► receivers
-       └─ bad input ─► dlq                (keyed by author)               └─► actions ──[clock]──► events, notices
-                                                                           └─► digests, surge-counts ──[digests, surges]──► notices
+    posts ──[triage]──► posts-urgent, posts-normal ──[classify and route, per lane]──► alerts ──[delivery]──► receivers
+       └─ bad input ─► dlq   (keyed by author)                                └─► actions ──[clock]──► events, notices
+                                                                               └─► digests, surge-counts ──[digests, surges]──► notices
+    classified (dlq replays of the route stage) ──[route]──► the same
 
 Records travel in their versioned wire form (:mod:`streams.core.wire`): the
 record topics are raw bytes to faust, and each agent decodes what it reads.
@@ -96,7 +97,8 @@ def create_worker(
         clock=Clock(settings.clock_offset_file),
         breaker=CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
     )
-    for module in (intake, route, clock, digests, surges, timer, delivery):
+    intake.register(rt, route.register(rt))
+    for module in (clock, digests, surges, timer, delivery):
         module.register(rt)
     from ..api import register_api
 

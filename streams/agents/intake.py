@@ -1,13 +1,20 @@
-"""Intake: triage (validate, then an urgent or a normal lane) and classification in micro-batches.
+"""Intake: triage (validate, then an urgent or a normal lane), then classification in micro-batches and routing,
+in the lane's own agent.
 
 ::
 
-    posts ──[triage-posts: validate, lane]──► posts-urgent ┐
-      └─ bad input ──► dlq                      posts-normal ┴─[classify-urgent, classify-normal]──► classified
+    posts ──[triage-posts: validate, lane]──► posts-urgent ┐  (keyed by author)
+      └─ bad input ──► dlq                      posts-normal ┴─[classify-urgent, classify-normal: classify, route]──►
+                                                                  alerts, events, actions, digests, surge-counts
 
 Both lanes share the one classifier (a single worker thread), so in a burst an
-urgent post waits at most for the normal batch already running. The rules are
-in :mod:`streams.core.steps` and :func:`streams.core.routing.urgent_on_its_face`.
+urgent post waits at most for the normal batch already running (and its
+routing). The lane hop stays: it is what lets an urgent post overtake a backlog
+of normal ones. The ``classified`` hop is gone from the way to an alert: each
+post is routed by :class:`streams.agents.route.Router` right after its batch is
+classified, as that record of the lane (the safety argument is in
+:mod:`streams.agents.route`). The rules are in :mod:`streams.core.steps` and
+:func:`streams.core.routing.urgent_on_its_face`.
 """
 
 from __future__ import annotations
@@ -22,15 +29,16 @@ from ..core.handling import keyword_matcher
 from ..core.records import Post
 from ..core.routing import urgent_on_its_face
 from ..core.steps import dead_letter, disagreements, to_classified, validate_batch
-from ..kafka.acking import batches
+from ..kafka.acking import batches, current
 from ..runtime import Runtime
+from .route import Router
 
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
 
-def register(rt: Runtime) -> None:
+def register(rt: Runtime, router: Router) -> None:
     app, settings, topics = rt.app, rt.settings, rt.topics
 
     @app.agent(topics.posts, name="triage-posts")
@@ -51,11 +59,11 @@ def register(rt: Runtime) -> None:
     @app.agent(topics.posts_urgent, name="classify-urgent")
     async def classify_urgent(stream: Any) -> None:
         """The urgent lane's batches wait at most for the normal batch already running."""
-        await classify_lane(rt, stream)
+        await classify_lane(rt, stream, router, "urgent")
 
     @app.agent(topics.posts_normal, name="classify-normal")
     async def classify_normal(stream: Any) -> None:
-        await classify_lane(rt, stream)
+        await classify_lane(rt, stream, router, "normal")
 
 
 async def triage_batch(rt: Runtime, batch: list[Any]) -> None:
@@ -76,15 +84,18 @@ async def triage_batch(rt: Runtime, batch: list[Any]) -> None:
         urgent = urgent_on_its_face(post, policy, keywords) is not None
         metrics.TRIAGED.labels("urgent" if urgent else "normal").inc()
         lane = rt.topics.posts_urgent if urgent else rt.topics.posts_normal
-        await lane.send(key=post.key, value=post.dumps())
+        await lane.send(key=post.author_key, value=post.dumps())
 
 
-async def classify_lane(rt: Runtime, stream: Any) -> None:
+async def classify_lane(rt: Runtime, stream: Any, router: Router, lane: str) -> None:
+    """Classify a lane's batch in one call, then route each post as the lane record it came from; the batch is
+    acknowledged only after that (at-least-once)."""
     loop = asyncio.get_running_loop()
     classifier = rt.classifier
     async for batch in batches(stream, rt.settings.batch_size, rt.settings.batch_wait_s):
-        decoded = [await rt.decode(Post, event.value, "classify", event.message) for event in batch]
-        valid = [post for post in decoded if post is not None]
+        decoded = [(event, await rt.decode(Post, event.value, "classify", event.message)) for event in batch]
+        events = [event for event, post in decoded if post is not None]
+        valid = [post for _, post in decoded if post is not None]
         if not valid:
             continue
         started = time.perf_counter()
@@ -99,11 +110,13 @@ async def classify_lane(rt: Runtime, stream: Any) -> None:
             continue
         metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - started)
         metrics.CLASSIFY_BATCH.observe(len(valid))
-        for post, prediction in zip(valid, predictions, strict=True):
+        for event, post, prediction in zip(events, valid, predictions, strict=True):
             lang = metrics.bounded(post.lang or prediction.lang, metrics.LANGS)
             metrics.CLASSIFIED.labels(prediction.label, lang, classifier.name).inc()
-            record = to_classified(post, prediction, classifier.name, classifier.version)
-            await rt.topics.classified.send(key=f"{post.platform}:{post.author.id}", value=record.dumps())
+            msg = event.message
+            with current(event):
+                await router.route(to_classified(post, prediction, classifier.name, classifier.version),
+                                   msg.partition, f"{msg.partition}:{msg.offset}:{lane}")
         if rt.shadow is not None:
             await compare_with_shadow(rt, loop, valid, predictions)
 

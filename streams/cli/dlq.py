@@ -9,7 +9,7 @@ Once the cause is fixed (a receiver's credentials, a classifier, a policy),
 stage    replayed to      key
 ======== ================ ==========================================
 validate ``posts``        none (intake validates again)
-classify ``posts-normal`` none
+classify ``posts-normal`` ``platform:author`` (the lanes' key: author tables' partition), none when unreadable
 route    ``classified``   ``platform:author`` (author tables' partition)
 clock    ``actions``      the alert id
 deliver  ``alerts`` or ``notices`` (by the record) the alert or notice id
@@ -57,23 +57,27 @@ def _raw(letter: dict[str, Any]) -> bytes:
     return base64.b64decode(text) if letter.get("raw_encoding") == "base64" else text.encode("utf-8")
 
 
+def _author_key(post: dict[str, Any]) -> str | None:
+    """:attr:`streams.core.records.Post.author_key` of a post's JSON, ``None`` without an author id."""
+    author = post.get("author") if isinstance(post.get("author"), dict) else {}
+    return f"{post.get('platform')}:{author['id']}" if author.get("id") is not None else None
+
+
 def replay_target(letter: dict[str, Any]) -> tuple[str, str | None] | None:
     """(topic name without prefix, key) a dead letter goes back to, or ``None`` when it cannot be replayed."""
     stage, raw = letter.get("stage"), _raw(letter)
     if stage == "validate":
         return "posts", None
-    if stage == "classify":
-        return "posts-normal", None
     try:
         obj = json.loads(raw)
     except ValueError:
-        return None
+        obj = None
+    if stage == "classify":
+        return "posts-normal", _author_key(obj) if isinstance(obj, dict) else None
     if not isinstance(obj, dict):
         return None
     if stage == "route" and isinstance(obj.get("post"), dict):
-        post = obj["post"]
-        author = post.get("author") if isinstance(post.get("author"), dict) else {}
-        return "classified", f"{post.get('platform')}:{author.get('id')}"
+        return "classified", _author_key(obj["post"])
     if stage == "clock" and obj.get("alert_id"):
         return "actions", str(obj["alert_id"])
     if stage == "deliver" and obj.get("notice_id"):

@@ -68,6 +68,12 @@ class Post(Record):
         """The dedup key: a post id is unique per platform, not across platforms."""
         return f"{self.platform}:{self.id}"
 
+    @property
+    def author_key(self) -> str:
+        """The author table's key, and the key of every record routed from: all of an author's posts on one
+        partition, with the table entries they read and write."""
+        return f"{self.platform}:{self.author.id}"
+
 
 @dataclass(kw_only=True)
 class Classification(Record):

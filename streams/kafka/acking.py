@@ -10,13 +10,33 @@ under CPU pressure. These helpers read through ``stream.noack()`` and ack
 only when the body has returned for the record, so an interrupted record
 is read again by whoever owns the partition next (at-least-once; the stable
 ids downstream absorb the repeat).
+
+:func:`batches` reads in a task of its own, so faust's *current event* (which
+decides the changelog partition a table write goes to) is not set in the
+caller's task; :func:`current` sets it for one record of a batch while the
+caller writes tables on that record's behalf.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from faust.streams import _current_event  # faust 0.15.3 (pinned, see patches.VERSIONS): what current_event() reads
+
+
+@contextmanager
+def current(event: Any) -> Iterator[None]:
+    """``event`` is faust's current event in this task while the body runs: table writes made in it go to the
+    changelog partition ``event`` was read from, the partition whose owner holds those keys."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 async def each(stream: Any) -> AsyncIterator[Any]:
