@@ -237,7 +237,9 @@ def main() -> None:
         for name in (REFERENCE_RUNTIME, DEFAULT_RUNTIME):
             out = args.out / f"e2e-{name}"
             print(f"e2e with POT_E5_RUNTIME={name}", flush=True)
-            subprocess.run([sys.executable, str(ROOT / "bench" / "e2e_bench.py"), *args.e2e_args.split(), "--out", str(out)],
+            # e2e_bench starts its workers with the product defaults and no inherited POT_*: the runtime goes as --env
+            subprocess.run([sys.executable, str(ROOT / "bench" / "e2e_bench.py"), *args.e2e_args.split(), "--out", str(out),
+                            "--env", f"POT_E5_RUNTIME={name}"],
                            cwd=ROOT, env={**os.environ, "POT_E5_RUNTIME": name}, check=False)
             report = out / "e2e_bench.json"
             summary["e2e"][name] = json.loads(report.read_text()) if report.is_file() else None

@@ -1,9 +1,9 @@
 """Which keys of a changelog-backed table have outlived their retention, partition by partition.
 
 faust writes a table's changelog to the partition of the event being processed, so a key can only be
-deleted while the agent handles an event of the partition the key was written under. The route agent asks
-this index, on each event, for the expired keys of that event's partition (a few at a time, so no event pays
-for a backlog) and deletes them. The index lives in memory: after a restart or rebalance the table's
+deleted while the agent handles an event of the partition the key was written under. The router (in the lane
+agents and route-posts) asks this index, on each event, for the expired keys of that event's partition (a few
+at a time, so no event pays for a backlog) and deletes them. The index lives in memory: after a restart or rebalance the table's
 recovered items are indexed again from the times and partitions stored in their values.
 """
 
