@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=10000, description="Longest a Kafka fetch waits for data (latency when idle)."
     )
-    batch_wait_s: float = Field(default=0.05, ge=0, description="Longest wait to fill a classifier batch.")
+    batch_wait_s: float = Field(
+        default=0.02, ge=0, description="Longest wait to fill a triage or classifier batch (set by bench/latency_ab.py)."
+    )
 
     http_rate_per_s: float = Field(
         default=50.0, ge=0, description="Requests a second each client may make to POST /posts and /ingest/ (0: no limit).")
