@@ -18,6 +18,11 @@ import pytest
 
 TOKEN = "test-token-5f1c2a9e7b"
 
+ROOT = Path(__file__).resolve().parent.parent
+# Subprocesses (`pot run`, `pot send`, benches) run with cwd=tests/ and would import whichever checkout the
+# venv's editable install points at; from a git worktree that is another checkout. Put this one first.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
