@@ -31,22 +31,6 @@ class Readable(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
 
 
-def _spellings() -> dict[str, tuple[str, ...]]:
-    """Canonical platform → the prefixes its entries may have been written under, built once (routing asks for
-    every post that misses its canonical key)."""
-    names: dict[str, list[str]] = {}
-    for alias, canonical in PLATFORM_ALIASES.items():
-        names.setdefault(canonical, []).append(alias)
-    return {
-        canonical: tuple(form for form in dict.fromkeys(f for n in [*aliases, canonical] for f in (n, n.capitalize()))
-                         if form != canonical)
-        for canonical, aliases in names.items()
-    }
-
-
-_SPELLINGS = _spellings()
-
-
 def legacy_keys(key: str) -> list[str]:
     """The keys an entry for the canonical ``key`` may have been written under before aliases were folded.
 
@@ -56,7 +40,13 @@ def legacy_keys(key: str) -> list[str]:
     (['gbp:r1', 'Gbp:r1'], [], [])
     """
     platform, colon, rest = key.partition(":")
-    return [f"{name}:{rest}" for name in _SPELLINGS.get(platform, ())] if colon else []
+    if not colon:
+        return []
+    names = [alias for alias, canonical in PLATFORM_ALIASES.items() if canonical == platform]
+    if names:
+        names.append(platform)
+    spelled = dict.fromkeys(form for name in names for form in (name, name.capitalize()))
+    return [f"{name}:{rest}" for name in spelled if name != platform]
 
 
 def read_through(table: Readable, key: str) -> Any:
