@@ -93,6 +93,10 @@ class Runtime:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify"))
     act: Callable[..., Awaitable[tuple[dict[str, Any], int]]] | None = None
     """Acknowledge or resolve an alert (set by :mod:`streams.api.alerts`; Slack buttons use it too)."""
+    started: bool = False
+    """Set by the start-up task once recovery is done and SIGHUP reloads; ``/readyz`` waits for it."""
+    early_sighup: bool = False
+    """A SIGHUP came while the worker was still starting (see :func:`streams.agents.timer.hold_sighup`)."""
     connectors: ConnectorThread | None = None
     """The platform connectors ``pot run`` started beside the worker (``POT_CONNECTORS``), on their own
     event loop in a thread; stopped when the worker stops."""

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +82,11 @@ def wait_for(check, what: str, timeout: float = 40.0):
 
 
 def start_monitor(
-    data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None, host: str = "127.0.0.1"
+    data_dir: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None, host: str = "127.0.0.1",
+    when_logged: tuple[str, Callable[[Monitor], None]] | None = None,
 ) -> Monitor:
+    """Start `pot run` and wait until /readyz says ready; ``when_logged=(text, act)`` calls ``act`` once, while
+    the monitor is still starting, as soon as ``text`` is in its log."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "POT_BROKER"},
@@ -107,6 +110,9 @@ def start_monitor(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"pot run exited with {process.returncode}:\n{monitor.log()[-3000:]}")
+        if when_logged is not None and when_logged[0] in monitor.log():
+            when_logged[1](monitor)
+            when_logged = None
         try:
             if httpx.get(f"{monitor.web}/readyz", timeout=2).status_code == 200:
                 return monitor

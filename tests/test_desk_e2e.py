@@ -216,12 +216,16 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     hook = Receivers().__enter__()
     env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
            "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2", **hook.env()}
-    monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
+
+    def bad_edit_and_sighup(starting) -> None:  # while tables recover: the signal must not kill the monitor
+        policy.write_text("windows: {complaint: soon}\n")  # a bad edit: refused, the old policy stays
+        starting.process.send_signal(__import__("signal").SIGHUP)
+
+    monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url],
+                            when_logged=("web API on http://", bad_edit_and_sighup))
     web, data = monitor.web, tmp_path / "w"
     try:
-        policy.write_text("windows: {complaint: soon}\n")  # a bad edit: refused, the old policy stays
-        monitor.process.send_signal(__import__("signal").SIGHUP)
-        wait_for(lambda: "policy reload failed" in monitor.log(), "the refused reload in the log")
+        wait_for(lambda: "policy reload failed (SIGHUP during start)" in monitor.log(), "the refused reload in the log")
         assert "windows.complaint: 'soon' is not a duration" in monitor.log()
         assert 'pot_policy_reloads_total{outcome="failed"} 1.0' in httpx.get(f"{web}/metrics").text
 

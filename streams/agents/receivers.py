@@ -56,7 +56,7 @@ async def reload_policy(rt: Runtime, why: str, lock: asyncio.Lock) -> bool:
         try:
             policy: Policy = holder.read()
         except PolicyError as exc:
-            return _failed(rt, "policy reload failed, keeping version %d: %s", exc)
+            return _failed(rt, "policy reload failed (" + why + "), keeping version %d: %s", exc)
         specs = changed_receivers(holder.current.receivers, policy.receivers, rt.sinks)
         try:
             built: dict[str, Sink] = build_receivers(specs, rt.settings.receiver_settings(), alerts_path=rt.settings.alerts_path) if specs else {}

@@ -24,9 +24,23 @@ from ..runtime import Runtime
 from .clock import stored_clock
 from .receivers import reload_policy
 
-__all__ = ["register"]
+__all__ = ["hold_sighup", "register"]
 
 log = logging.getLogger(__name__)
+
+
+def hold_sighup(rt: Runtime) -> None:
+    """Remember a SIGHUP that comes before the worker has started, to serve it once it has.
+
+    Until the start-up task puts the reload handler on the event loop, SIGHUP has
+    its default action, which ends the process: a deploy tool that signals a
+    reload right after start (or while tables recover) would kill the monitor.
+    """
+
+    def remember(signum: int, frame: object) -> None:
+        rt.early_sighup = True
+
+    signal.signal(signal.SIGHUP, remember)
 
 
 def register(rt: Runtime) -> None:
@@ -109,4 +123,8 @@ def register(rt: Runtime) -> None:
             )
         except (NotImplementedError, RuntimeError):
             log.warning("SIGHUP reload unavailable here; the policy file is still watched for changes")
+        rt.started = True
+        if rt.early_sighup:
+            rt.early_sighup = False
+            await reload_policy(rt, "SIGHUP during start", reloading)
         await follow_silences(settings, rt.silences)

@@ -137,6 +137,8 @@ def register(rt: Runtime) -> None:
             problems = []
             if not app.consumer.assignment():
                 problems.append("no partitions assigned yet")
+            if not rt.started:
+                problems.append("still starting (tables recovering)")
             child = getattr(rt.classifier, "process_", None)
             if child is not None and not child.is_alive():
                 problems.append("classifier process is not running (it restarts on the next batch)")

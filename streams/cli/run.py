@@ -77,6 +77,7 @@ def run(
     from sinks.registry import build_receivers
 
     from ..agents import create_worker
+    from ..agents.timer import hold_sighup
     from ..core.policy import PolicyError, PolicyHolder, policy_for_receivers
     from ..kafka.broker import BrokerUnreachable, EmbeddedBroker, ensure_topics, wait_for_broker
     from ..kafka.security import describe, kafka_python_kwargs
@@ -148,6 +149,7 @@ def run(
         raise typer.Exit(3) from None
 
     runtime = create_worker(settings, model, sinks, shadow_model, holder)
+    hold_sighup(runtime)
     runtime.connectors = start_connectors(settings, chosen_connectors)
     app = runtime.app
     if replay_path is not None:
