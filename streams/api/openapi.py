@@ -84,7 +84,7 @@ def spec() -> dict[str, Any]:
             "responses": {"202": _json(anything, "accepted"), "400": _error("invalid correction"),
                           "413": _error("too large"), **UNAUTHORISED}}},
         "/healthz": {"get": {"summary": "The process is up", "responses": {"200": _json(anything, "up")}}},
-        "/readyz": {"get": {"summary": "Partitions assigned, broker and topics there", "responses": {
+        "/readyz": {"get": {"summary": "Started (tables recovered), partitions assigned, broker and topics there", "responses": {
             "200": _json(anything, "ready"), "503": _json(anything, "not ready, with the problems")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
             "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
