@@ -96,7 +96,7 @@ class Runtime:
     started: bool = False
     """Set by the start-up task once recovery is done and SIGHUP reloads; ``/readyz`` waits for it."""
     early_sighup: bool = False
-    """A SIGHUP came while the worker was still starting (see :func:`streams.agents.timer.hold_sighup`)."""
+    """A SIGHUP came while the worker was still starting (:func:`streams.agents.timer.hold_sighup`)."""
     connectors: ConnectorThread | None = None
     """The platform connectors ``pot run`` started beside the worker (``POT_CONNECTORS``), on their own
     event loop in a thread; stopped when the worker stops."""

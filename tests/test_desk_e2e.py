@@ -217,12 +217,12 @@ def test_reload_slack_buttons_surges_and_the_cli(tmp_path):
     env = {"POT_POLICY_FILE": str(policy), "POT_CLASSIFIER": "tests.fakes:ByTag", "POT_CLASSIFY_IN_PROCESS": "false",
            "POT_SLACK_SIGNING_SECRET": SLACK_SECRET, "POT_CLOCK_TICK_S": "0.2", **hook.env()}
 
-    def bad_edit_and_sighup(starting) -> None:  # while tables recover: the signal must not kill the monitor
+    def bad_edit_and_sighup(starting) -> None:  # before the model loads: the signal must not kill the monitor
         policy.write_text("windows: {complaint: soon}\n")  # a bad edit: refused, the old policy stays
         starting.process.send_signal(__import__("signal").SIGHUP)
 
     monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url],
-                            when_logged=("web API on http://", bad_edit_and_sighup))
+                            when_logged=("Kafka at kafka://", bad_edit_and_sighup))
     web, data = monitor.web, tmp_path / "w"
     try:
         wait_for(lambda: "policy reload failed (SIGHUP during start)" in monitor.log(), "the refused reload in the log")

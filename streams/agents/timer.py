@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 
 from .. import metrics
 from ..core import sla
@@ -29,18 +30,30 @@ __all__ = ["hold_sighup", "register"]
 log = logging.getLogger(__name__)
 
 
-def hold_sighup(rt: Runtime) -> None:
-    """Remember a SIGHUP that comes before the worker has started, to serve it once it has.
+def hold_sighup() -> Callable[[Runtime], None]:
+    """Remember a SIGHUP that comes before the worker has started, to serve it once it has; returns the
+    function that hands the remembered signal to the runtime once that exists.
 
     Until the start-up task puts the reload handler on the event loop, SIGHUP has
     its default action, which ends the process: a deploy tool that signals a
-    reload right after start (or while tables recover) would kill the monitor.
+    reload right after start (while the model loads, or tables recover) would
+    kill the monitor. ``pot run`` calls this first thing.
     """
+    came: list[int] = []
+    held: list[Runtime] = []
 
     def remember(signum: int, frame: object) -> None:
-        rt.early_sighup = True
+        if held:
+            held[0].early_sighup = True
+        else:
+            came.append(signum)
+
+    def hand_over(rt: Runtime) -> None:
+        rt.early_sighup = rt.early_sighup or bool(came)
+        held.append(rt)
 
     signal.signal(signal.SIGHUP, remember)
+    return hand_over
 
 
 def register(rt: Runtime) -> None:
