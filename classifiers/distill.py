@@ -33,7 +33,8 @@ from rich.table import Table
 from .base import LABELS
 from .corpus import build_corpus
 from .e5_head import DEFAULT_HEAD, shipped_head_dir
-from .embedding import E5_PREFIX
+from .embedding import E5_PREFIX, embed, embed_sorted
+from .evaluate import macro_f1
 from .head import LinearHead
 from .tuning import progress_bar
 
@@ -64,34 +65,12 @@ def spread(n: int, layers: int) -> list[int]:
     return sorted({round(i * (n - 1) / (layers - 1)) for i in range(layers)}) if layers > 1 else [n - 1]
 
 
-def _pooled(model: Any, batch: dict[str, Any]) -> Any:
-    import torch
-
-    hidden = model(**batch).last_hidden_state.float()
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, dim=-1)
-
-
 def _encode(model: Any, tokenizer: Any, texts: list[str], batch_size: int = 64, max_length: int = 256) -> np.ndarray:
-    import torch
-
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            batch = tokenizer([E5_PREFIX + texts[i] for i in idx], padding=True, truncation=True,
-                              max_length=max_length, return_tensors="pt")
-            out[idx] = _pooled(model, batch).numpy()
-    return out
+    return embed_sorted(model, tokenizer, texts, max_length, batch_size, prefix=E5_PREFIX)
 
 
 def _macro_f1(gold: list[str], predicted: list[str]) -> float:
-    from sklearn.metrics import f1_score
-
-    labels = sorted(set(gold))
-    return float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
+    return macro_f1(gold, predicted, sorted(set(gold)))
 
 
 def _speed(model: Any, tokenizer: Any, texts: list[str], repeats: int = 2) -> float:
@@ -175,10 +154,8 @@ def main(
         with progress_bar(console) as bar:
             task = bar.add_task(f"epoch {epoch}/{epochs}", total=len(batches))
             for idx in batches:
-                batch = tokenizer([E5_PREFIX + train[i] for i in idx], padding=True, truncation=True,
-                                  max_length=max_length, return_tensors="pt")
                 with torch.autocast("cpu", dtype=torch.bfloat16):
-                    pooled = _pooled(student, batch)
+                    pooled = embed(student, tokenizer, [train[i] for i in idx], max_length, prefix=E5_PREFIX)
                 target = torch.from_numpy(targets[idx])
                 loss = (1 - (pooled * target).sum(1)).mean()
                 if kl_weight:

@@ -95,8 +95,8 @@ class Runtime:
     """Acknowledge or resolve an alert (set by :mod:`streams.api.alerts`; Slack buttons use it too)."""
     started: bool = False
     """Set by the start-up task once recovery is done and SIGHUP reloads; ``/readyz`` waits for it."""
-    early_sighup: bool = False
-    """A SIGHUP came while the worker was still starting (:func:`streams.agents.timer.hold_sighup`)."""
+    early_sighups: list[int] = field(default_factory=list)
+    """SIGHUPs that came while the worker was still starting (:func:`streams.agents.timer.hold_sighup`)."""
     connectors: ConnectorThread | None = None
     """The platform connectors ``pot run`` started beside the worker (``POT_CONNECTORS``), on their own
     event loop in a thread; stopped when the worker stops."""

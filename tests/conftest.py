@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -79,6 +80,19 @@ def wait_for(check, what: str, timeout: float = 40.0):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def publish_complaints(producer, start: int, count: int) -> set[str]:
+    """Posts ``start`` .. ``start + count - 1`` (``#complaint``, one author each) on ``e2e.posts`` through a
+    kafka-python ``producer``, flushed; returns the alert ids they should raise."""
+    from streams.core.records import alert_id_for
+
+    for i in range(start, start + count):
+        post = {"id": str(i), "platform": "x", "text": f"#complaint number {i}", "author": {"id": f"a{i}"},
+                "created_at": datetime.now(timezone.utc).isoformat()}
+        producer.send("e2e.posts", key=f"x:{i}".encode(), value=json.dumps(post).encode())
+    producer.flush()
+    return {alert_id_for(f"x:{i}") for i in range(start, start + count)}
 
 
 def start_monitor(

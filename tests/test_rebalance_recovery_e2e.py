@@ -15,16 +15,13 @@ starts a worker that recovers it all and a second one that takes half.
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import datetime, timezone
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.core.records import alert_id_for
 from streams.kafka.broker import EmbeddedBroker
-from tests.conftest import start_monitor, stop_monitor, wait_for
+from tests.conftest import publish_complaints, start_monitor, stop_monitor, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,12 +56,7 @@ def test_a_recovered_worker_survives_the_next_rebalance(tmp_path):
     expected: set[str] = set()
 
     def send(start: int, count: int) -> None:
-        for i in range(start, start + count):
-            post = {"id": str(i), "platform": "x", "text": f"#complaint number {i}", "author": {"id": f"a{i}"},
-                    "created_at": datetime.now(timezone.utc).isoformat()}
-            producer.send("e2e.posts", key=f"x:{i}".encode(), value=json.dumps(post).encode())
-            expected.add(alert_id_for(f"x:{i}"))
-        producer.flush()
+        expected.update(publish_complaints(producer, start, count))
 
     monitors = []
     try:

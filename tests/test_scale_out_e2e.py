@@ -5,18 +5,15 @@ twice, the webhook and email at most one repeat per rebalance."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from streams.kafka.broker import EmbeddedBroker
-from streams.core.records import alert_id_for
-from tests.conftest import start_monitor, stop_monitor
+from tests.conftest import publish_complaints, start_monitor, stop_monitor
 from tests.receivers import NAMES, POLICY_RECEIVERS, Receivers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,12 +38,7 @@ def test_two_workers_split_the_work_and_deliver_each_alert_once(tmp_path):
     expected: set[str] = set()
 
     def send(start: int, count: int) -> None:
-        for i in range(start, start + count):
-            post = {"id": str(i), "platform": "x", "text": f"#complaint number {i}", "author": {"id": f"a{i}"},
-                    "created_at": datetime.now(timezone.utc).isoformat()}
-            producer.send("e2e.posts", key=f"x:{i}".encode(), value=json.dumps(post).encode())
-            expected.add(alert_id_for(f"x:{i}"))
-        producer.flush()
+        expected.update(publish_complaints(producer, start, count))
 
     first = start_monitor(tmp_path / "w1", extra_env=env, args=["--broker", broker.url])
     second = None

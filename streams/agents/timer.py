@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
 
 from .. import metrics
 from ..core import sla
@@ -30,30 +29,19 @@ __all__ = ["hold_sighup", "register"]
 log = logging.getLogger(__name__)
 
 
-def hold_sighup() -> Callable[[Runtime], None]:
-    """Remember a SIGHUP that comes before the worker has started, to serve it once it has; returns the
-    function that hands the remembered signal to the runtime once that exists.
+def hold_sighup() -> list[int]:
+    """Remember SIGHUPs that come before the worker has started; the start-up task serves them once it has.
 
     Until the start-up task puts the reload handler on the event loop, SIGHUP has
     its default action, which ends the process: a deploy tool that signals a
     reload right after start (while the model loads, or tables recover) would
-    kill the monitor. ``pot run`` calls this first thing.
+    kill the monitor. ``pot run`` calls this first thing and gives the returned
+    list (it keeps filling until the loop's handler replaces this one) to the
+    runtime as ``early_sighups``.
     """
-    came: list[int] = []
-    held: list[Runtime] = []
-
-    def remember(signum: int, frame: object) -> None:
-        if held:
-            held[0].early_sighup = True
-        else:
-            came.append(signum)
-
-    def hand_over(rt: Runtime) -> None:
-        rt.early_sighup = rt.early_sighup or bool(came)
-        held.append(rt)
-
-    signal.signal(signal.SIGHUP, remember)
-    return hand_over
+    received: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, frame: received.append(signum))
+    return received
 
 
 def register(rt: Runtime) -> None:
@@ -137,7 +125,7 @@ def register(rt: Runtime) -> None:
         except (NotImplementedError, RuntimeError):
             log.warning("SIGHUP reload unavailable here; the policy file is still watched for changes")
         rt.started = True
-        if rt.early_sighup:
-            rt.early_sighup = False
+        if rt.early_sighups:
+            rt.early_sighups.clear()
             await reload_policy(rt, "SIGHUP during start", reloading)
         await follow_silences(settings, rt.silences)

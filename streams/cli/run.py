@@ -84,7 +84,7 @@ def run(
     from ..kafka.topics import SINGLE_PARTITION_TOPICS, TOPICS
     from .replay import replay_task
 
-    hand_sighup_over = hold_sighup()
+    early_sighups = hold_sighup()
     settings = settings_or_exit(
         strict=True, broker=broker, web_port=web_port, web_host=web_host, data_dir=data_dir, classifier=classifier,
         shadow_classifier=shadow,
@@ -150,7 +150,7 @@ def run(
         raise typer.Exit(3) from None
 
     runtime = create_worker(settings, model, sinks, shadow_model, holder)
-    hand_sighup_over(runtime)
+    runtime.early_sighups = early_sighups
     runtime.connectors = start_connectors(settings, chosen_connectors)
     app = runtime.app
     if replay_path is not None:
