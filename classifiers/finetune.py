@@ -67,7 +67,7 @@ class FinetuneConfig:
     score: bool = True
     world_root: Path | None = None
     exclude_langs: tuple[str, ...] = ()
-    version: str = "e5-small-v2"
+    version: str = "e5-small-v3"
     encoder: str = "intfloat/multilingual-e5-small"
 
 
@@ -143,6 +143,8 @@ def _save_encoder_changes(model: Any, base_state: dict[str, Any] | None, out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     if mode == "lora":
         model.save_pretrained(out_dir / "adapter")
+        # peft's generated README is an empty template naming this machine's cache path: the card says what it should.
+        (out_dir / "adapter" / "README.md").unlink(missing_ok=True)
         return
     from safetensors.torch import save_file
 
