@@ -110,7 +110,12 @@ def test_clock_acks_silences_digests_and_a_restart(desk):
     wait_for(lambda: {x["alert_id"] for x in desk["monitor"].alerts()} >= {a, b, c}, "three alerts")
     assert d not in {x["alert_id"] for x in desk["monitor"].alerts()}, "praise goes to the digest, not one by one"
 
-    open_now = wait_for(lambda: httpx.get(f"{web}/alerts", params={"state": "open"}, headers=AUTH).json()["alerts"], "open alerts")
+    def open_rows() -> list[dict]:
+        """The desk's open list once it holds all four: it is read from a topic and may trail the alerts."""
+        rows = httpx.get(f"{web}/alerts", params={"state": "open"}, headers=AUTH).json()["alerts"]
+        return rows if {row["alert_id"] for row in rows} >= {a, b, c, d} else []
+
+    open_now = wait_for(open_rows, "all four alerts on the desk's open list")
     assert httpx.get(f"{web}/alerts", params={"state": "open"}).status_code == 401, "customer text needs the token"
     assert httpx.get(f"{web}/silences").status_code == 401
     assert {row["alert_id"] for row in open_now} == {a, b, c, d}
