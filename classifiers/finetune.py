@@ -36,6 +36,7 @@ from rich.console import Console
 from .base import LABELS
 from .corpus import Corpus, build_corpus
 from .datasets import Example
+from .e5_head import DEFAULT_HEAD
 from .embedding import E5_PREFIX, embed, embed_sorted
 from .head import LinearHead
 from .tuning import OWN_SOURCES, choose_biases, group_scores, progress_bar, scored_sets, write_card
@@ -67,7 +68,7 @@ class FinetuneConfig:
     score: bool = True
     world_root: Path | None = None
     exclude_langs: tuple[str, ...] = ()
-    version: str = "e5-small-v3"
+    version: str = DEFAULT_HEAD
     encoder: str = "intfloat/multilingual-e5-small"
 
 
