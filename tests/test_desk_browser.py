@@ -153,8 +153,10 @@ def test_log_in_work_the_queue_and_read_a_report(browser, desk):
     driver.find_element(By.LINK_TEXT, "Reports").click()
     driver.find_element(By.CSS_SELECTOR, "input[name=by][value=label]").click()
     driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
-    wait_for(lambda: driver.find_elements(By.ID, "report"), "the report")
-    table = driver.find_element(By.ID, "report").text
+    # Read through the page (not a held element): the submitted form reloads it, and an element found on the old page goes stale.
+    report_text = "const r = document.getElementById('report'); return r ? r.innerText : ''"
+    wait_for(lambda: "100% (1/1)" in driver.execute_script(report_text), "the report by label")
+    table = driver.execute_script(report_text)
     assert "complaint" in table and "question" in table and "100% (1/1)" in table
     wait_for(lambda: driver.execute_script("const i = document.querySelector('img.plot'); return i && i.complete && i.naturalWidth > 0"),
              "the trend plot")
