@@ -21,7 +21,7 @@ import numpy as np
 from .embedding import E5_PREFIX, embed_sorted
 from .headed import HeadClassifier
 
-DEFAULT_HEAD = "e5-small-v3"
+DEFAULT_HEAD = "e5-small-v4"
 
 
 def shipped_head_dir(name: str = DEFAULT_HEAD) -> Path:
