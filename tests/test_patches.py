@@ -178,3 +178,27 @@ def test_the_worker_consumer_waits_at_most_the_configured_fetch_wait():
 
     created = asyncio.run(build())
     assert created._fetch_max_wait_ms == 100  # faust 0.15.3 writes 1500 into the code
+
+
+def test_recovery_reads_to_the_end_a_fetch_reported_when_list_offsets_said_less():
+    # The embedded broker said partition 0 ends at 5 (last record 4) while its fetch said 7; partition 1 agrees.
+    last = {T0: 4, T1: 9}
+    patches.raise_to_fetched(last, {T0: 7, T1: 10}.get)
+    assert last == {T0: 6, T1: 9}
+
+
+def test_recovery_keeps_the_listed_end_before_any_fetch_or_after_a_revocation():
+    def fetched(tp):
+        if tp == T1:
+            raise AssertionError("Partition is not assigned")  # aiokafka's answer for a revoked partition
+        return None
+
+    last = {T0: 4, T1: 9}
+    patches.raise_to_fetched(last, fetched)
+    assert last == {T0: 4, T1: 9}
+
+
+def test_a_fetch_that_says_less_never_lowers_the_end():
+    last = {T0: 4}
+    patches.raise_to_fetched(last, {T0: 3}.get)
+    assert last == {T0: 4}

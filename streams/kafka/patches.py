@@ -42,7 +42,21 @@ aiokafka 0.14.0):
    broker that holds a fetch for the whole wait (the embedded Tansu broker
    does) adds up to 1.5 s to every hop. Fix here: the created consumer's
    ``_fetch_max_wait_ms`` is set to ``POT_FETCH_MAX_WAIT_MS`` before it starts.
-5. **faust: acks in ``finally`` blocks** (not patched: worked around in
+5. **faust: a table's recovery ends at the end offset read before fetching.**
+   ``Recovery._build_highwaters`` takes ListOffsets(latest) minus one as a
+   changelog partition's last record and ends recovery when it is read. The
+   embedded Tansu broker answers ListOffsets with the base offset of the
+   partition's last record batch plus one (after a batch at offsets 4-6 it says
+   5, while its fetch responses say 7), so recovery ended after the batch's
+   first record, and the rest of that batch, fetched with it, went into
+   faust's recovery buffer after recovery had ended: not applied until the next
+   rebalance flushed it over newer state. A restarted worker came back a few
+   table updates short and alerted posts it had already seen
+   (tests/test_changelog_recovery_e2e.py).
+   Fix here: ``Recovery.need_recovery`` first raises each active partition's
+   last offset to what the latest fetch response reported
+   (:func:`raise_to_fetched`); on Apache Kafka the two agree.
+6. **faust: acks in ``finally`` blocks** (not patched: worked around in
    :mod:`streams.kafka.acking`). ``Stream.__aiter__`` and ``take_events`` ack
    events when the generator is closed, even when the agent's body was
    cancelled mid-record, so a rebalance commits work never done.
@@ -54,12 +68,14 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from faust.exceptions import ConsumerNotStarted
+from faust.tables.recovery import Recovery
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.utils.functional import consecutive_numbers
@@ -68,7 +84,7 @@ from .. import metrics
 
 __all__ = [
     "HOLE_GRACE_S", "TARGETS", "VERSIONS", "Hole", "PatchError", "check", "committable", "head_hole", "in_flight",
-    "install",
+    "install", "raise_to_fetched",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,11 +99,13 @@ TARGETS: tuple[tuple[type, str, tuple[str, ...], bool], ...] = (
     (_Consumer, "_new_offset", ("self", "tp"), False),
     (_Delegate, "_getmany", ("self", "active_partitions", "timeout"), True),
     (_Thread, "_create_worker_consumer", ("self", "transport"), False),
+    (Recovery, "need_recovery", ("self",), False),
 )
 """(class, attribute, parameter names, is a coroutine function) of every name :func:`install` replaces."""
 _STATE = (
     (_Consumer, ("_acked", "_acked_index", "_committed_offset", "_unacked_messages")),
     (AIOKafkaConsumer, ("_fetch_max_wait_ms",)),
+    (Recovery, ("active_highwaters",)),
 )
 """Instance attributes the fixes read or write, looked for in each class's ``__init__``."""
 HOLE_GRACE_S = 5.0
@@ -136,6 +154,7 @@ def install(topic_prefix: str = "", fetch_max_wait_ms: int = 1500) -> None:
     _installed = True
     original_assigned, original_seek = _Consumer.on_partitions_assigned, _Consumer.perform_seek
     original_getmany, original_create = _Delegate._getmany, _Thread._create_worker_consumer
+    original_need_recovery = Recovery.need_recovery
 
     async def on_partitions_assigned(self: Any, assigned: set[Any], generation_id: int = 0) -> None:
         self._pot_generation = getattr(self, "_pot_generation", 0) + 1
@@ -176,12 +195,34 @@ def install(topic_prefix: str = "", fetch_max_wait_ms: int = 1500) -> None:
         consumer._fetch_max_wait_ms = _settings["fetch_max_wait_ms"]
         return consumer
 
+    def need_recovery(self: Any) -> bool:
+        raise_to_fetched(self.active_highwaters, self.app.consumer.highwater)
+        return original_need_recovery(self)
+
     _Consumer.on_partitions_assigned = on_partitions_assigned  # type: ignore[method-assign]
     _Consumer.perform_seek = perform_seek  # type: ignore[method-assign]
     _Consumer._add_gap = _add_gap  # type: ignore[method-assign]
     _Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     _Delegate._getmany = _getmany  # type: ignore[method-assign]
     _Thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
+    Recovery.need_recovery = need_recovery  # type: ignore[method-assign]
+
+
+def raise_to_fetched(last_offsets: dict[Any, int], fetched_end: Callable[[Any], int | None]) -> None:
+    """Raise each partition's last offset to the end the latest fetch response gave (minus one), where higher.
+
+    ``fetched_end`` is the consumer's ``highwater``: the high watermark of the
+    last fetch response for the partition, ``None`` before the first. It is
+    read from a partition's state, which a revocation takes away; a partition
+    whose state is gone keeps the end it had, as it would without this fix.
+    """
+    for tp, last in list(last_offsets.items()):
+        try:
+            end = fetched_end(tp)
+        except (AssertionError, AttributeError, ConsumerNotStarted):  # not assigned, no state, not started
+            continue
+        if end is not None and end - 1 > last:
+            last_offsets[tp] = end - 1
 
 
 def topic_label(topic: str) -> str:
