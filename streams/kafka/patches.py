@@ -68,19 +68,17 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from faust.exceptions import ConsumerNotStarted
 from faust.tables.recovery import Recovery
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.utils.functional import consecutive_numbers
 
 from .. import metrics
+from .offsets import Hole, committable, head_hole, in_flight, raise_to_fetched
 
 __all__ = [
     "HOLE_GRACE_S", "TARGETS", "VERSIONS", "Hole", "PatchError", "check", "committable", "head_hole", "in_flight",
@@ -208,65 +206,9 @@ def install(topic_prefix: str = "", fetch_max_wait_ms: int = 1500) -> None:
     Recovery.need_recovery = need_recovery  # type: ignore[method-assign]
 
 
-def raise_to_fetched(last_offsets: dict[Any, int], fetched_end: Callable[[Any], int | None]) -> None:
-    """Raise each partition's last offset to the end the latest fetch response gave (minus one), where higher.
-
-    ``fetched_end`` is the consumer's ``highwater``: the high watermark of the
-    last fetch response for the partition, ``None`` before the first. It is
-    read from a partition's state, which a revocation takes away; a partition
-    whose state is gone keeps the end it had, as it would without this fix.
-    """
-    for tp, last in list(last_offsets.items()):
-        try:
-            end = fetched_end(tp)
-        except (AssertionError, AttributeError, ConsumerNotStarted):  # not assigned, no state, not started
-            continue
-        if end is not None and end - 1 > last:
-            last_offsets[tp] = end - 1
-
-
 def topic_label(topic: str) -> str:
     """The metric label for a topic: its name without the deployment's prefix (the monitor's own, fixed set)."""
     return topic.removeprefix(_settings["prefix"])
-
-
-@dataclass
-class Hole:
-    """Offsets ``start`` (the committed offset) up to ``end`` (exclusive, the first acked one) never acked."""
-
-    start: int
-    end: int
-    since: float
-    rereads: int = 0
-
-
-def head_hole(acked: Iterable[int], committed: int | None) -> tuple[int, int] | None:
-    """The un-acked offsets between the committed offset and the first acked one, if any.
-
-    ``committed`` is Kafka's committed offset: the next record to read. ``None`` means nothing is known to
-    be committed (a new group), where no hole can be told apart from a start further on.
-    """
-    first = min(acked, default=None)
-    if first is None or committed is None or first <= committed:
-        return None
-    return committed, first
-
-
-def committable(acked: list[int], committed: int | None) -> tuple[int | None, list[int]]:
-    """The offset to commit for a partition and the acked offsets left after it.
-
-    Only a run of consecutive acked offsets that starts at the committed offset can be committed; ``acked``
-    must be sorted.
-    """
-    if not acked or head_hole(acked, committed) is not None:
-        return None, acked
-    run = next(consecutive_numbers(acked))
-    return run[-1] + 1, acked[len(run):]
-
-
-def in_flight(unacked: Iterable[Any], tp: Any, start: int, end: int) -> bool:
-    """Whether some record of the hole was handed to a stream and is still being worked on."""
-    return any(m.tp == tp and start <= m.offset < end and not m.acked for m in list(unacked))
 
 
 def _new_offset(self: Any, tp: Any) -> int | None:
