@@ -89,7 +89,13 @@ def render_card(card: dict[str, Any]) -> str:
         lines.append(f"- real training rows relabelled by the guide: {corpus['relabelled_train_rows']}")
     if "calibration" in card:
         cal = card["calibration"]
-        lines.append(f"- chosen on validation: complaint bias {cal['complaint_bias']}, other bias {cal['other_bias']}, temperature {cal['temperature']}; best epoch {card.get('best_epoch')}")
+        epoch = f"; best epoch {card['best_epoch']}" if card.get("best_epoch") is not None else ""
+        lines.append(f"- chosen on validation: complaint bias {cal['complaint_bias']}, other bias {cal['other_bias']}, temperature {cal['temperature']}{epoch}")
+    for run in card.get("soup_of", []):
+        lines.append(
+            f"- averaged run {run['run']} ({run['version']}): seed {run['seed']}, {run.get('real_per_epoch')} real posts per epoch, "
+            f"best epoch {run['best_epoch']}, validation score {run['validation_after']['val_score']}"
+        )
     if card.get("split"):
         lines.append(f"- split: {card['split']}")
     lines += [f"- {note}" for note in card.get("notes", [])]

@@ -107,8 +107,9 @@ def make_soup(runs: list[Path], out_dir: Path, version: str, real_dir: Path | No
         "encoder": encoder,
         "quantize": False,
         "head": f"uniform weight average of {len(runs)} runs ({cards[0]['head']})",
-        "soup_of": [{"run": str(run), "version": c["version"], "seed": c["config"].get("seed"),
-                     "best_epoch": c.get("best_epoch"), "validation_after": c["calibration"]["validation_after"]}
+        "soup_of": [{"run": run.name, "version": c["version"], "seed": c["config"].get("seed"),
+                     "real_per_epoch": c["config"].get("real_per_epoch"), "best_epoch": c.get("best_epoch"),
+                     "validation_after": c["calibration"]["validation_after"]}
                     for run, c in zip(runs, cards)],
         "calibration": calibration,
         "temperature": calibration["temperature"],

@@ -69,3 +69,14 @@ def test_the_heads_are_averaged(tmp_path):
     np.testing.assert_allclose(head.coef, np.full((2, 3), 0.5))
     np.testing.assert_allclose(head.intercept, [0.5, 1.0])
     assert head.labels == labels and head.temperature == 1.0
+
+
+def test_a_soups_card_names_its_runs_and_no_missing_epoch():
+    from classifiers.cards import render_card
+
+    run = {"run": "r6000", "version": "v", "seed": 7, "real_per_epoch": 6000, "best_epoch": 4, "validation_after": {"val_score": 0.88}}
+    card = {"version": "soup", "encoder": "e5", "head": "average", "temperature": 1.5, "soup_of": [run, {**run, "run": "r3500"}],
+            "calibration": {"complaint_bias": 1.0, "other_bias": 0.5, "temperature": 1.5}}
+    text = render_card(card)
+    assert "averaged run r6000 (v): seed 7, 6000 real posts per epoch, best epoch 4" in text and "averaged run r3500" in text
+    assert "best epoch None" not in text
