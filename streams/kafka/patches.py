@@ -49,8 +49,8 @@ aiokafka 0.14.0):
    partition's last record batch plus one (after a batch at offsets 4-6 it says
    5, while its fetch responses say 7), so recovery ended after the batch's
    first record, and the rest of that batch, fetched with it, went into
-   faust's recovery buffer after recovery had ended: not applied until the next
-   rebalance flushed it over newer state. A restarted worker came back a few
+   faust's recovery buffer after recovery had ended: not applied (by faust's
+   code, a later rebalance would apply it, over newer state). A restarted worker came back a few
    table updates short and alerted posts it had already seen
    (tests/test_changelog_recovery_e2e.py).
    Fix here: ``Recovery.need_recovery`` first raises each active partition's
