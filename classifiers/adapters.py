@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DELTA_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes"]
+__all__ = ["DELTA_FILE", "apply_head_changes", "export_merged", "has_encoder_changes", "lora_scale", "merge_lora"]
 
 DELTA_FILE = "encoder_delta.safetensors"
 _PEFT_PREFIX = "base_model.model."
@@ -30,6 +30,12 @@ _PEFT_PREFIX = "base_model.model."
 def has_encoder_changes(head_dir: Path) -> bool:
     """True when the head changes the encoder (a LoRA adapter or a weight delta)."""
     return (head_dir / "adapter" / "adapter_config.json").is_file() or (head_dir / DELTA_FILE).is_file()
+
+
+def lora_scale(config: dict[str, Any]) -> float:
+    """The factor peft applies to ``B @ A`` for an adapter config: ``alpha / r``, or ``alpha / sqrt(r)`` with rsLoRA."""
+    r, alpha = int(config["r"]), float(config["lora_alpha"])
+    return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
 
 
 def merge_lora(model: Any, adapter_dir: Path) -> Any:
@@ -41,8 +47,7 @@ def merge_lora(model: Any, adapter_dir: Path) -> Any:
     unsupported = [k for k in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern") if config.get(k)]
     if config.get("peft_type", "LORA") != "LORA" or unsupported:
         raise ValueError(f"{adapter_dir}: only plain LoRA adapters can be merged here (found {unsupported or config.get('peft_type')})")
-    r, alpha = int(config["r"]), float(config["lora_alpha"])
-    scale = alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
+    scale = lora_scale(config)
     tensors = load_file(str(adapter_dir / "adapter_model.safetensors"))
     modules = dict(model.named_modules())
     merged = 0

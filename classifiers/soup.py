@@ -16,7 +16,6 @@ held-out set). Every run must be a LoRA run of the same base encoder.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -30,16 +29,13 @@ __all__ = ["average_adapters", "average_heads", "make_soup"]
 ADAPTER_FILE, CONFIG_FILE = "adapter_model.safetensors", "adapter_config.json"
 
 
-def _scale(config: dict[str, Any]) -> float:
-    r, alpha = int(config["r"]), float(config["lora_alpha"])
-    return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
-
-
 def average_adapters(adapter_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
     """Write to ``out_dir`` one LoRA adapter whose merged update is the mean of the adapters' merged updates;
     returns its config."""
     import torch
     from safetensors.torch import load_file, save_file
+
+    from .adapters import lora_scale
 
     configs = [json.loads((d / CONFIG_FILE).read_text()) for d in adapter_dirs]
     tensors = [load_file(str(d / ADAPTER_FILE)) for d in adapter_dirs]
@@ -52,7 +48,7 @@ def average_adapters(adapter_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
         if key.endswith(".lora_A.weight"):
             out[key] = torch.cat([t[key].float() for t in tensors], dim=0).contiguous()
         elif key.endswith(".lora_B.weight"):
-            out[key] = torch.cat([t[key].float() * (_scale(c) / n) for t, c in zip(tensors, configs)], dim=1).contiguous()
+            out[key] = torch.cat([t[key].float() * (lora_scale(c) / n) for t, c in zip(tensors, configs)], dim=1).contiguous()
         else:
             raise ValueError(f"{key}: only plain LoRA weights can be averaged")
     out_dir.mkdir(parents=True, exist_ok=True)

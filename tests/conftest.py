@@ -70,6 +70,17 @@ class Monitor:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of ``/metrics`` by name and labels (0.0 when absent, as an untouched counter reads)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = httpx.get(f"{self.web}/metrics", timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
+
 
 def wait_for(check, what: str, timeout: float = 40.0):
     """Poll ``check`` until it returns something truthy (and return that), or fail saying what never came."""

@@ -14,7 +14,6 @@ changelog holds one batch of five records when the worker starts.
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import httpx
@@ -23,19 +22,12 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from streams.kafka.broker import EmbeddedBroker
-from tests.conftest import TOKEN, start_monitor, stop_monitor, wait_for
-from tests.test_table_expiry_e2e import POLICY, posts
+from tests.conftest import start_monitor, stop_monitor, wait_for
+from tests.test_table_expiry_e2e import AUTH, POLICY, posts
 
 pytestmark = pytest.mark.e2e
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CHANGELOG = "points-of-truth-seen-posts-changelog"
-
-
-def metric(web: str, name: str) -> float:
-    text = httpx.get(f"{web}/metrics", timeout=10).text
-    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0
 
 
 def write_one_batch(bootstrap: str, keys: list[str]) -> None:
@@ -60,13 +52,13 @@ def test_posts_remembered_in_the_changelogs_last_batch_are_not_alerted_again(tmp
     monitor = start_monitor(tmp_path / "w", extra_env=env, args=["--broker", broker.url])
     try:
         assert httpx.post(f"{monitor.web}/posts", headers=AUTH, json=[*seen_before, *posts("fresh", 1)]).status_code == 202
-        handled = lambda: len(monitor.alerts()) + metric(monitor.web, "pot_posts_duplicate_total")  # noqa: E731
+        handled = lambda: len(monitor.alerts()) + monitor.metric("pot_posts_duplicate_total")  # noqa: E731
         wait_for(lambda: handled() >= 6, "the six posts alerted or counted as duplicates", timeout=60)
         time.sleep(2)
         alerted = sorted(alert["post"]["id"] for alert in monitor.alerts())
         assert alerted == ["fresh0"], f"posts already seen before the restart were alerted again: {alerted}"
-        assert metric(monitor.web, "pot_posts_duplicate_total") == 5
-        assert re.search(r'^pot_table_keys\{table="seen-posts"\} 6\.0$', httpx.get(f"{monitor.web}/metrics").text, re.M)
+        assert monitor.metric("pot_posts_duplicate_total") == 5
+        assert monitor.metric("pot_table_keys", table="seen-posts") == 6
     finally:
         stop_monitor(monitor)
         broker.stop()
