@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DELTA_FILE", "apply_head_changes", "export_merged", "has_encoder_changes", "lora_scale", "merge_lora"]
+__all__ = ["DELTA_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes"]
 
 DELTA_FILE = "encoder_delta.safetensors"
 _PEFT_PREFIX = "base_model.model."
