@@ -8,9 +8,14 @@ A head folder (``classifiers/heads/<name>/``) may carry one of:
   costs exactly what the base encoder costs;
 * ``encoder_delta.safetensors``: differences from the base weights of the
   parameters that were fine-tuned (e.g. the encoder layers, with the embeddings
-  frozen), keyed by ``BertModel`` parameter name, added to the base weights.
+  frozen), keyed by ``BertModel`` parameter name, added to the base weights;
+* ``encoder_layers.json`` (``{"keep": [0, 2, 3, ...]}``): a distilled student
+  (:mod:`classifiers.distill`) runs only these encoder layers of the base, in
+  this order, with its trained changes as a weight delta keyed by the student's
+  own layer numbers.
 
-Either way the result is a plain ``BertModel``: :func:`export_merged` writes it as
+The order is fixed: adapter merged, layers kept, delta added. Whatever the head
+carries, the result is a plain ``BertModel``: :func:`export_merged` writes it as
 an ordinary Hugging Face folder, the input for an ONNX or OpenVINO export.
 """
 
@@ -21,15 +26,16 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DELTA_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes"]
+__all__ = ["DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes", "keep_layers"]
 
 DELTA_FILE = "encoder_delta.safetensors"
+LAYERS_FILE = "encoder_layers.json"
 _PEFT_PREFIX = "base_model.model."
 
 
 def has_encoder_changes(head_dir: Path) -> bool:
-    """True when the head changes the encoder (a LoRA adapter or a weight delta)."""
-    return (head_dir / "adapter" / "adapter_config.json").is_file() or (head_dir / DELTA_FILE).is_file()
+    """True when the head changes the encoder (a LoRA adapter, a weight delta or a subset of its layers)."""
+    return any((head_dir / name).is_file() for name in ("adapter/adapter_config.json", DELTA_FILE, LAYERS_FILE))
 
 
 def lora_scale(config: dict[str, Any]) -> float:
@@ -81,11 +87,29 @@ def apply_delta(model: Any, path: Path) -> Any:
     return model
 
 
+def keep_layers(model: Any, keep: list[int]) -> Any:
+    """``model`` (a ``BertModel``) running only the encoder layers in ``keep``, in that order, in place; returns it.
+
+    Layer ``j`` of the result is layer ``keep[j]`` of the original, so a student's
+    delta is keyed by ``encoder.layer.j``.
+    """
+    import torch
+
+    layers = model.encoder.layer
+    if not keep or any(not 0 <= i < len(layers) for i in keep) or len(set(keep)) != len(keep):
+        raise ValueError(f"layers to keep must be distinct indices below {len(layers)}, got {keep}")
+    model.encoder.layer = torch.nn.ModuleList([layers[i] for i in keep])
+    model.config.num_hidden_layers = len(keep)
+    return model
+
+
 def apply_head_changes(model: Any, head_dir: Path) -> Any:
-    """The base encoder with the head's adapter merged or delta added (unchanged when it has neither)."""
+    """The base encoder with the head's adapter merged, layers kept and delta added (unchanged when it has none)."""
     adapter = head_dir / "adapter"
     if (adapter / "adapter_config.json").is_file():
         merge_lora(model, adapter)
+    if (head_dir / LAYERS_FILE).is_file():
+        keep_layers(model, [int(i) for i in json.loads((head_dir / LAYERS_FILE).read_text())["keep"]])
     if (head_dir / DELTA_FILE).is_file():
         apply_delta(model, head_dir / DELTA_FILE)
     return model

@@ -96,6 +96,13 @@ def render_card(card: dict[str, Any]) -> str:
             f"- averaged run {run['run']} ({run['version']}): seed {run['seed']}, {run.get('real_per_epoch')} real posts per epoch, "
             f"best epoch {run['best_epoch']}, validation score {run['validation_after']['val_score']}"
         )
+    if card.get("student_of"):
+        d = card.get("distill", {})
+        best = max(d.get("history", []), key=lambda row: row["val_f1"], default={})
+        lines.append(
+            f"- distilled student of {card['student_of']}: encoder layers {d.get('keep')}, best epoch {best.get('epoch')} "
+            f"(validation macro-F1 {best.get('val_f1')}, agreement with the teacher {best.get('val_agreement_with_teacher')})"
+        )
     if card.get("split"):
         lines.append(f"- split: {card['split']}")
     lines += [f"- {note}" for note in card.get("notes", [])]

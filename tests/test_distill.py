@@ -24,3 +24,43 @@ def test_the_student_is_the_teachers_chosen_layers():
     ids = torch.tensor([[1, 5, 7, 2]])
     out = student(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
     assert out.shape == (1, 4, 16)
+
+
+def test_a_saved_student_is_served_as_trained(tmp_path):
+    """The head folder a student is written to gives, through the loader every runtime uses, the student itself."""
+    from classifiers.adapters import apply_head_changes, has_encoder_changes
+    from classifiers.distill import save_student, student_from
+    from classifiers.head import LinearHead
+
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=32)
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(tmp_path / "base")
+    teacher = transformers.BertModel.from_pretrained(tmp_path / "base").eval()
+    teacher_head = tmp_path / "teacher"
+    LinearHead(labels=("a", "b"), coef=torch.randn(2, 16).numpy(), intercept=torch.zeros(2).numpy(), temperature=1.0).save(teacher_head)
+    student = student_from(teacher, [1, 3])
+    with torch.no_grad():
+        student.encoder.layer[0].output.dense.weight.add_(0.25 * torch.randn_like(student.encoder.layer[0].output.dense.weight))
+    card = {"version": "tiny-student2", "encoder": "tiny", "head": "test", "student_of": "teacher",
+            "distill": {"keep": [1, 3], "history": [{"epoch": 1, "val_f1": 0.5, "val_agreement_with_teacher": 0.9}]}}
+    out = save_student(student, [1, 3], tmp_path / "base", teacher_head, tmp_path / "student", card)
+
+    assert has_encoder_changes(out)
+    served = apply_head_changes(transformers.BertModel.from_pretrained(tmp_path / "base"), out).eval()
+    assert served.config.num_hidden_layers == 2
+    ids = torch.tensor([[1, 5, 7, 2]])
+    with torch.no_grad():
+        expected = student(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+        got = served(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    assert torch.allclose(got, expected, atol=1e-3)
+    assert not torch.allclose(got, student_from(teacher, [1, 3])(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state, atol=1e-3)
+    assert "distilled student of teacher: encoder layers [1, 3], best epoch 1" in (out / "card.md").read_text()
+
+
+def test_layers_to_keep_must_exist():
+    from classifiers.adapters import keep_layers
+
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    with pytest.raises(ValueError, match="distinct indices below 2"):
+        keep_layers(transformers.BertModel(config), [0, 5])
