@@ -120,8 +120,15 @@ def evaluate_sets(
                 labels_of(s.examples),
                 langs if any(lang != "?" for lang in langs) else None,
             )
-            out["sets"][s.name] = {"origin": s.origin, **scores}
+            # per post, so two reports can be compared post by post (classifiers.compare); a hash, not the text
+            posts = {"id": [post_id(e.text) for e in s.examples], "gold": [e.label for e in s.examples], "predicted": labels}
+            out["sets"][s.name] = {"origin": s.origin, **scores, "posts": posts}
     return out
+
+
+def post_id(text: str) -> str:
+    """A short stable id for a post, so reports pair posts without carrying what customers wrote."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def print_report(result: dict[str, Any], console: Console) -> None:

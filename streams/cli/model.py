@@ -1,4 +1,4 @@
-"""``pot classify``, ``pot eval`` and ``pot train``: try, score and train a classifier.
+"""``pot classify``, ``pot eval``, ``pot compare`` and ``pot train``: try, score, compare and train a classifier.
 
 ``train`` lives with the training code (:mod:`classifiers.train_cli`); it is registered here so that
 ``pot --help`` lists it beside ``classify`` and ``eval``.
@@ -17,7 +17,7 @@ from classifiers.train_cli import register as _register_train
 
 from .base import cli, err, load_classifier, settings_or_exit
 
-__all__ = ["classify", "evaluate"]
+__all__ = ["classify", "compare", "evaluate"]
 
 
 @cli.command()
@@ -95,6 +95,38 @@ def evaluate(
     write_json(result, out_json)
     plot_confusions(result, out_png)
     err.print(f"wrote {out_json} and {out_png}")
+
+
+
+@cli.command()
+def compare(
+    old: Path = typer.Argument(..., help="`pot eval --out-json` report of the head in use."),
+    new: Path = typer.Argument(..., help="Report of the candidate, on the same sets."),
+    rounds: int = typer.Option(2000, min=100, help="Bootstrap resamples per set."),
+    seed: int = typer.Option(0, help="Seed of the resampling, for a repeatable table."),
+) -> None:
+    """Per held-out set: macro-F1 of both, the difference and its 95% paired-bootstrap interval."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from classifiers.compare import compare_reports
+
+    try:
+        reports = [json.loads(path.read_text(encoding="utf-8")) for path in (old, new)]
+        rows = compare_reports(*reports, rounds=rounds, seed=seed)
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]cannot compare:[/red] {exc}")
+        raise typer.Exit(2) from None
+    names = [f"{r['classifier']['name']} {r['classifier']['version']}" for r in reports]
+    table = Table(title=f"{names[1]} against {names[0]}: macro-F1, paired bootstrap ({rounds} resamples)")
+    for column in ("set", "posts", "old", "new", "new - old", "95% interval", "P(new better)", "labels changed", "verdict"):
+        table.add_column(column, justify="left" if column in ("set", "verdict") else "right")
+    for name, r in rows.items():
+        table.add_row(name, str(r["n"]), f"{r['old']:.4f}", f"{r['new']:.4f}", f"{r['diff']:+.4f}",
+                      f"{r['low']:+.4f} .. {r['high']:+.4f}", f"{r['p_new_better']:.2f}", str(r["changed"]), r["verdict"])
+    Console(highlight=False).print(table)
+    counts = {v: sum(r["verdict"] == v for r in rows.values()) for v in ("better", "worse", "undecided")}
+    print(f"better on {counts['better']} sets, worse on {counts['worse']}, undecided on {counts['undecided']} (95% intervals)")
 
 
 _register_train(cli)
