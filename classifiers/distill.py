@@ -39,12 +39,12 @@ from .adapters import DELTA_FILE, LAYERS_FILE, keep_layers
 from .base import LABELS
 from .corpus import build_corpus
 from .e5_head import DEFAULT_HEAD, shipped_head_dir
-from .embedding import E5_PREFIX, embed, embed_sorted
+from .embedding import E5_PREFIX, embed, embed_sorted, mean_pool
 from .evaluate import macro_f1
 from .head import LinearHead
-from .tuning import progress_bar
+from .tuning import progress_bar, scored_sets
 
-__all__ = ["main", "save_student", "spread", "student_from"]
+__all__ = ["layer_loss", "main", "save_student", "spread", "student_from"]
 
 console = Console(stderr=True)
 
@@ -95,6 +95,26 @@ def spread(n: int, layers: int) -> list[int]:
     return sorted({round(i * (n - 1) / (layers - 1)) for i in range(layers)}) if layers > 1 else [n - 1]
 
 
+def layer_loss(student_states: Any, teacher_states: Any, keep: list[int], attention_mask: Any) -> Any:
+    """Mean over the student's layers of the masked squared error to the teacher layer it was copied from.
+
+    Student layer ``j`` answers to teacher layer ``keep[j]`` (hidden-state tuples
+    start with the embeddings, hence the ``+ 1``). Each error is divided by the
+    teacher state's mean square, so layers of larger scale do not outweigh the
+    rest. Without it the student is taught only the pooled output, and the kept
+    layers drift away from what the head was trained on (session 6's students).
+    """
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).float()
+    tokens = mask.sum() * student_states[-1].shape[-1]
+    losses = []
+    for j, i in enumerate(keep):
+        s, t = student_states[j + 1].float(), teacher_states[i + 1].float().detach()
+        losses.append((((s - t) ** 2) * mask).sum() / tokens / ((t**2) * mask).sum().div(tokens).clamp(min=1e-6))
+    return torch.stack(losses).mean()
+
+
 def _encode(model: Any, tokenizer: Any, texts: list[str], batch_size: int = 64, max_length: int = 256) -> np.ndarray:
     return embed_sorted(model, tokenizer, texts, max_length, batch_size, prefix=E5_PREFIX)
 
@@ -121,6 +141,7 @@ def main(
     batch_size: int = typer.Option(32),
     lr: float = typer.Option(1e-4),
     kl_weight: float = typer.Option(1.0, help="Weight of the KL term (teacher's labels through the head) beside cosine."),
+    hidden_weight: float = typer.Option(0.0, help="Weight of each kept layer's hidden states against its teacher layer (0: off)."),
     temperature: float = typer.Option(2.0, help="Temperature of the KL term."),
     max_length: int = typer.Option(128, help="Token cap while training (scoring uses 256, as the runtime)."),
     seed: int = typer.Option(13),
@@ -185,10 +206,21 @@ def main(
         with progress_bar(console) as bar:
             task = bar.add_task(f"epoch {epoch}/{epochs}", total=len(batches))
             for idx in batches:
+                texts = [train[i] for i in idx]
                 with torch.autocast("cpu", dtype=torch.bfloat16):
-                    pooled = embed(student, tokenizer, [train[i] for i in idx], max_length, prefix=E5_PREFIX)
+                    if hidden_weight:
+                        batch = tokenizer([E5_PREFIX + t for t in texts], padding=True, truncation=True,
+                                          max_length=max_length, return_tensors="pt")
+                        states = student(**batch, output_hidden_states=True).hidden_states
+                        pooled = torch.nn.functional.normalize(mean_pool(states[-1].float(), batch["attention_mask"]), dim=-1)
+                        with torch.no_grad():
+                            teacher_states = teacher(**batch, output_hidden_states=True).hidden_states
+                    else:
+                        pooled = embed(student, tokenizer, texts, max_length, prefix=E5_PREFIX)
                 target = torch.from_numpy(targets[idx])
                 loss = (1 - (pooled * target).sum(1)).mean()
+                if hidden_weight:
+                    loss = loss + hidden_weight * layer_loss(states, teacher_states, keep, batch["attention_mask"])
                 if kl_weight:
                     t_logp = torch.log_softmax((target @ coef.T + intercept) / temperature, -1)
                     s_logp = torch.log_softmax((pooled @ coef.T + intercept) / temperature, -1)
@@ -240,14 +272,17 @@ def main(
     console.print(f"verdict: {verdict}")
     summary = {"keep": keep, "untrained_cosine": round(cosine, 4), "history": history, "held_out": results,
                "speed_posts_per_s": {"teacher": round(teacher_speed, 1), "student": round(student_speed, 1)},
-               "verdict": verdict, "settings": {"epochs": epochs, "lr": lr, "kl_weight": kl_weight, "temperature": temperature,
-                                                "max_length": max_length, "batch_size": batch_size, "seed": seed}}
+               "verdict": verdict, "settings": {"epochs": epochs, "lr": lr, "kl_weight": kl_weight, "hidden_weight": hidden_weight,
+                                         "temperature": temperature, "max_length": max_length, "batch_size": batch_size, "seed": seed}}
     print(json.dumps(summary, indent=1))
     if out is not None:
         teacher_card = json.loads((head_dir / "card.json").read_text()) if (head_dir / "card.json").is_file() else {}
         card = {"version": version or f"{head}-student{len(keep)}", "encoder": teacher_card.get("encoder", "intfloat/multilingual-e5-small"),
                 "head": f"{head}'s head on a distilled student: encoder layers {keep} of {n}",
-                "temperature": teacher_card.get("temperature"), "student_of": head, "distill": summary}
+                "temperature": teacher_card.get("temperature"), "student_of": head, "distill": summary,
+                "scores": scored_sets(linear, lambda t: _encode(student, tokenizer, t), corpus.tests, console)}
+        if teacher_card.get("scores"):
+            card["compared_with"] = {"version": head, "scores": teacher_card["scores"]}
         save_student(student, keep, folder, head_dir, out, card)
 
 

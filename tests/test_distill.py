@@ -64,3 +64,26 @@ def test_layers_to_keep_must_exist():
     config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
     with pytest.raises(ValueError, match="distinct indices below 2"):
         keep_layers(transformers.BertModel(config), [0, 5])
+
+
+def test_layer_loss_is_zero_for_the_teacher_itself_and_grows_with_a_change():
+    from classifiers.distill import layer_loss, student_from
+
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=32)
+    torch.manual_seed(0)
+    teacher = transformers.BertModel(config).eval()
+    ids = torch.tensor([[1, 5, 7, 2], [1, 9, 2, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        theirs = teacher(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        whole = student_from(teacher, [0, 1, 2, 3])
+        assert float(layer_loss(whole(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states,
+                                theirs, [0, 1, 2, 3], mask)) == pytest.approx(0.0, abs=1e-10)
+        cut = student_from(teacher, [0, 3])
+        mine = cut(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        assert float(layer_loss(mine, theirs, [0, 3], mask)) > 1e-6
+        # a padded position never counts: changing it leaves the loss alone
+        moved = tuple(h.clone() for h in mine)
+        moved[-1][1, 3] += 100.0
+        assert float(layer_loss(moved, theirs, [0, 3], mask)) == pytest.approx(float(layer_loss(mine, theirs, [0, 3], mask)))
