@@ -124,7 +124,8 @@ def compare(
     for name, r in rows.items():
         table.add_row(name, str(r["n"]), f"{r['old']:.4f}", f"{r['new']:.4f}", f"{r['diff']:+.4f}",
                       f"{r['low']:+.4f} .. {r['high']:+.4f}", f"{r['p_new_better']:.2f}", str(r["changed"]), r["verdict"])
-    Console(highlight=False).print(table)
+    # a pipe or a file gets the whole table, not rich's 80 columns
+    Console(highlight=False, width=None if sys.stdout.isatty() else 150).print(table)
     counts = {v: sum(r["verdict"] == v for r in rows.values()) for v in ("better", "worse", "undecided")}
     print(f"better on {counts['better']} sets, worse on {counts['worse']}, undecided on {counts['undecided']} (95% intervals)")
 
