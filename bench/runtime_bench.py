@@ -4,6 +4,7 @@
     .venv/bin/python bench/runtime_bench.py --all                # every installed runtime (the choice of default)
     .venv/bin/python bench/runtime_bench.py --lengths 64,96,128,256   # truncation study, default runtime
     .venv/bin/python bench/runtime_bench.py --e2e                # then bench/e2e_bench.py once per runtime
+    .venv/bin/python bench/runtime_bench.py --student DIR        # also a distilled student's head on the default runtime
 
 Each runtime is measured in a fresh child process (so memory is its own and nothing is shared):
 
@@ -18,7 +19,10 @@ Each runtime is measured in a fresh child process (so memory is its own and noth
   process and is not counted).
 
 A runtime *keeps quality* when its macro-F1 is within 0.005 of torch fp32 on every held-out set and its
-batch drift is at most 1e-4; the default should be the fastest runtime that keeps quality. Prints the CPU
+batch drift is at most 1e-4; the default should be the fastest runtime that keeps quality. A student
+(``--student``, a head folder written by ``python -m classifiers.distill --out``) is a different model, not a
+runtime: its rows say whether it is within the student bar of issue 17 (no held-out set more than 0.01 below
+the teacher on torch fp32) and never count as the fastest runtime. Prints the CPU
 (model, AVX-512 / VNNI / AMX flags), the load average before and after, and whether a training process
 was running; writes ``<out>/runtime_bench.json``. Figures depend on the machine: take them on a quiet one.
 """
@@ -39,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 F1_TOLERANCE = 0.005
 DRIFT_TOLERANCE = 1e-4
 SIZES = (1, 8, 16, 32, 64)
+STUDENT_TOLERANCE = 0.01
 
 
 def cpu_facts() -> dict[str, object]:
@@ -124,16 +129,21 @@ def child(args: argparse.Namespace) -> None:
     Path(args.result).write_text(json.dumps(result))
 
 
-def run_child(name: str, max_length: int, speed_posts: int, skip_f1: bool, repeats: int = 3) -> dict[str, object]:
-    result = Path(f"/tmp/runtime_bench_{os.getpid()}_{name}_{max_length}.json")
+def run_child(name: str, max_length: int, speed_posts: int, skip_f1: bool, repeats: int = 3,
+              head: Path | None = None) -> dict[str, object]:
+    """One runtime in a fresh process; ``head`` (a head folder) instead of the default head, for a student."""
+    result = Path(f"/tmp/runtime_bench_{os.getpid()}_{name}_{max_length}_{head.name if head else 'default'}.json")
     command = [sys.executable, __file__, "--child", name, "--max-length", str(max_length), "--speed-posts",
                str(speed_posts), "--repeats", str(repeats), "--result", str(result)] + (["--skip-f1"] if skip_f1 else [])
-    print(f"measuring {name} (max_length {max_length})", flush=True)
-    done = subprocess.run(command, cwd=ROOT)
+    env = {**os.environ, "POT_E5_HEAD": str(head.resolve())} if head else None
+    print(f"measuring {name} (max_length {max_length}{', head ' + str(head) if head else ''})", flush=True)
+    done = subprocess.run(command, cwd=ROOT, env=env)
     if done.returncode != 0:
         return {"runtime": name, "max_length": max_length, "error": f"exit code {done.returncode}"}
     out = json.loads(result.read_text())
     result.unlink()
+    if head:
+        out["student"] = head.name
     return out
 
 
@@ -156,6 +166,9 @@ def verdicts(rows: list[dict], reference: dict) -> None:
         row["speedup"] = round(row["ceiling"] / reference["ceiling"], 2)
         row["speedup_b1"] = round(row["posts_per_s"]["1"] / reference["posts_per_s"]["1"], 2)
         row["speedup_cpu"] = round(reference["cpu_best"] / row["cpu_best"], 2)
+        if row.get("student"):
+            row["keeps_quality"] = False
+            row["within_student_bar"] = row["worst_f1_delta"] >= -STUDENT_TOLERANCE
 
 
 def print_tables(rows: list[dict], reference: dict, state: dict, cpu: dict) -> None:
@@ -168,7 +181,8 @@ def print_tables(rows: list[dict], reference: dict, state: dict, cpu: dict) -> N
                         f"before, {state['after']['load_1m']} after)")
     table.add_column("measure")
     for r in ok:
-        table.add_column(r["runtime"] + (f" @{r['max_length']}" if r["max_length"] != 256 else ""), justify="right")
+        table.add_column(r["runtime"] + (f" @{r['max_length']}" if r["max_length"] != 256 else "")
+                         + (f" student {r['student']}" if r.get("student") else ""), justify="right")
     table.add_row("posts/s, batch 1", *[f"{r['posts_per_s']['1']}" for r in ok])
     table.add_row("posts/s, best batch", *[f"{r['ceiling']} (b={r['best_batch']})" for r in ok])
     table.add_row("ceiling vs torch fp32", *[f"{r['speedup']}x" for r in ok])
@@ -181,6 +195,9 @@ def print_tables(rows: list[dict], reference: dict, state: dict, cpu: dict) -> N
     table.add_row("max score change across batch-mates", *[f"{r['drift']:.1e}" for r in ok])
     table.add_row("RSS peak / after (MB)", *[f"{r['vmhwm_mb']:.0f} / {r['vmrss_mb']:.0f}" for r in ok])
     table.add_row("keeps quality (F1 ±0.005, drift ≤1e-4)", *["yes" if r["keeps_quality"] else "NO" for r in ok])
+    if any(r.get("student") for r in ok):
+        table.add_row("student within 0.01 of the teacher on every set",
+                      *[("yes" if r["within_student_bar"] else "NO") if r.get("student") else "" for r in ok])
     console.print(table)
     for r in rows:
         if "error" in r:
@@ -196,6 +213,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="speed passes per batch size; the fastest counts")
     parser.add_argument("--e2e", action="store_true", help="then run bench/e2e_bench.py with torch-fp32 and the default")
     parser.add_argument("--e2e-args", default="--posts 1500 --level-seconds 20")
+    parser.add_argument("--student", type=Path, default=None,
+                        help="a distilled student's head folder: also measured on the non-reference runtimes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-length", type=int, default=256, help=argparse.SUPPRESS)
@@ -219,6 +238,8 @@ def main() -> None:
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, flags {' '.join(cpu['flags'])}")
     print(f"load before: {state['before']}", flush=True)
     rows = [run_child(n, 256, args.speed_posts, False, args.repeats) for n in names]
+    if args.student:
+        rows += [run_child(n, 256, args.speed_posts, False, args.repeats, head=args.student) for n in names[1:]]
     for length in [int(x) for x in args.lengths.split(",") if x and int(x) != 256]:
         rows.append(run_child(DEFAULT_RUNTIME, length, args.speed_posts, False, args.repeats))
     state["after"] = machine_state()

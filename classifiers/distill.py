@@ -101,8 +101,9 @@ def layer_loss(student_states: Any, teacher_states: Any, keep: list[int], attent
     Student layer ``j`` answers to teacher layer ``keep[j]`` (hidden-state tuples
     start with the embeddings, hence the ``+ 1``). Each error is divided by the
     teacher state's mean square, so layers of larger scale do not outweigh the
-    rest. Without it the student is taught only the pooled output, and the kept
-    layers drift away from what the head was trained on (session 6's students).
+    rest. Why: the pooled output is one 384-number target per post; every layer's
+    states of every token teach far more per post (TinyBERT, Jiao et al. 2020),
+    which counts when the training posts are all there is.
     """
     import torch
 
