@@ -1,6 +1,6 @@
 """Trained encoder changes that a head ships, applied to the base encoder at load time without peft.
 
-A head folder (``classifiers/heads/<name>/``) may carry one of:
+A head folder (``classifiers/heads/<name>/``) may carry any of:
 
 * ``adapter/``: a LoRA adapter in peft's format (``adapter_config.json``,
   ``adapter_model.safetensors``). It is merged into the base weights,
