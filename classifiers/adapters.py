@@ -87,6 +87,18 @@ def apply_delta(model: Any, path: Path) -> Any:
     return model
 
 
+def save_delta(delta: dict[str, Any], path: Path) -> Path:
+    """Write a weight delta (parameter name -> difference) in fp16, the format :func:`apply_delta` reads.
+
+    fp16 rounding of a small difference costs far less than rounding the weights themselves.
+    """
+    from safetensors.torch import save_file
+
+    save_file({name: d.detach().half().contiguous() for name, d in delta.items()}, str(path))
+    path.chmod(0o644)
+    return path
+
+
 def keep_layers(model: Any, keep: list[int]) -> Any:
     """``model`` (a ``BertModel``) running only the encoder layers in ``keep``, in that order, in place; returns it.
 

@@ -35,7 +35,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .adapters import DELTA_FILE, LAYERS_FILE, keep_layers
+from .adapters import DELTA_FILE, LAYERS_FILE, keep_layers, save_delta
 from .base import LABELS
 from .corpus import build_corpus
 from .e5_head import DEFAULT_HEAD, shipped_head_dir
@@ -62,7 +62,6 @@ def save_student(student: Any, keep: list[int], encoder_folder: Path, teacher_he
     a small difference costs less than rounding the weights themselves.
     """
     import torch
-    from safetensors.torch import save_file
     from transformers import AutoModel
 
     from .tuning import write_card
@@ -73,12 +72,11 @@ def save_student(student: Any, keep: list[int], encoder_folder: Path, teacher_he
         for name, value in student.named_parameters():
             change = value.detach().float() - base[name].detach().float()
             if bool(change.any()):
-                delta[name] = change.half().contiguous()
+                delta[name] = change
     out.mkdir(parents=True, exist_ok=True)
     LinearHead.load(teacher_head).save(out)
     (out / LAYERS_FILE).write_text(json.dumps({"keep": keep}) + "\n")
-    save_file(delta, str(out / DELTA_FILE))
-    (out / DELTA_FILE).chmod(0o644)
+    save_delta(delta, out / DELTA_FILE)
     write_card(out, card)
     return out
 
@@ -252,7 +250,8 @@ def main(
     texts = sorted({e.text for rows in corpus.tests.values() for e in rows})
     index = {t: i for i, t in enumerate(texts)}
     teacher_p = linear.predict_proba(_encode(teacher, tokenizer, texts)).argmax(1)
-    student_p = linear.predict_proba(_encode(student, tokenizer, texts)).argmax(1)
+    student_embeddings = _encode(student, tokenizer, texts)  # the card's scores below reuse them
+    student_p = linear.predict_proba(student_embeddings).argmax(1)
     for name, rows in corpus.tests.items():
         if not rows:
             continue
@@ -281,7 +280,7 @@ def main(
         card = {"version": version or f"{head}-student{len(keep)}", "encoder": teacher_card.get("encoder", "intfloat/multilingual-e5-small"),
                 "head": f"{head}'s head on a distilled student: encoder layers {keep} of {n}",
                 "temperature": teacher_card.get("temperature"), "student_of": head, "distill": summary,
-                "scores": scored_sets(linear, lambda t: _encode(student, tokenizer, t), corpus.tests, console)}
+                "scores": scored_sets(linear, lambda t: student_embeddings[[index[x] for x in t]], corpus.tests, console)}
         if teacher_card.get("scores"):
             card["compared_with"] = {"version": head, "scores": teacher_card["scores"]}
         save_student(student, keep, folder, head_dir, out, card)

@@ -139,7 +139,7 @@ def embed_all(model: Any, tokenizer: Any, texts: list[str], max_length: int, bf1
 
 
 def _save_encoder_changes(model: Any, base_state: dict[str, Any] | None, out_dir: Path, mode: str) -> None:
-    from .adapters import DELTA_FILE
+    from .adapters import DELTA_FILE, save_delta
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if mode == "lora":
@@ -147,12 +147,8 @@ def _save_encoder_changes(model: Any, base_state: dict[str, Any] | None, out_dir
         # peft's generated README is an empty template naming this machine's cache path: the card says what it should.
         (out_dir / "adapter" / "README.md").unlink(missing_ok=True)
         return
-    from safetensors.torch import save_file
-
     assert base_state is not None
-    delta = {n: (p.detach() - base_state[n]).contiguous() for n, p in model.named_parameters() if p.requires_grad}
-    save_file({n: d.half() for n, d in delta.items()}, str(out_dir / DELTA_FILE))
-    (out_dir / DELTA_FILE).chmod(0o644)
+    save_delta({n: p.detach() - base_state[n] for n, p in model.named_parameters() if p.requires_grad}, out_dir / DELTA_FILE)
 
 
 def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Corpus | None = None) -> dict[str, Any]:
