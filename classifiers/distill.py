@@ -36,6 +36,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .adapters import DELTA_FILE, LAYERS_FILE, keep_layers, save_delta
+from .augment import noisy_variant
+from .distill_loss import layer_loss
 from .base import LABELS
 from .corpus import build_corpus
 from .e5_head import DEFAULT_HEAD, shipped_head_dir
@@ -93,27 +95,6 @@ def spread(n: int, layers: int) -> list[int]:
     return sorted({round(i * (n - 1) / (layers - 1)) for i in range(layers)}) if layers > 1 else [n - 1]
 
 
-def layer_loss(student_states: Any, teacher_states: Any, keep: list[int], attention_mask: Any) -> Any:
-    """Mean over the student's layers of the masked squared error to the teacher layer it was copied from.
-
-    Student layer ``j`` answers to teacher layer ``keep[j]`` (hidden-state tuples
-    start with the embeddings, hence the ``+ 1``). Each error is divided by the
-    teacher state's mean square, so layers of larger scale do not outweigh the
-    rest. Why: the pooled output is one 384-number target per post; every layer's
-    states of every token teach far more per post (TinyBERT, Jiao et al. 2020),
-    which counts when the training posts are all there is.
-    """
-    import torch
-
-    mask = attention_mask.unsqueeze(-1).float()
-    tokens = mask.sum() * student_states[-1].shape[-1]
-    losses = []
-    for j, i in enumerate(keep):
-        s, t = student_states[j + 1].float(), teacher_states[i + 1].float().detach()
-        losses.append((((s - t) ** 2) * mask).sum() / tokens / ((t**2) * mask).sum().div(tokens).clamp(min=1e-6))
-    return torch.stack(losses).mean()
-
-
 def _encode(model: Any, tokenizer: Any, texts: list[str], batch_size: int = 64, max_length: int = 256) -> np.ndarray:
     return embed_sorted(model, tokenizer, texts, max_length, batch_size, prefix=E5_PREFIX)
 
@@ -141,6 +122,8 @@ def main(
     lr: float = typer.Option(1e-4),
     kl_weight: float = typer.Option(1.0, help="Weight of the KL term (teacher's labels through the head) beside cosine."),
     hidden_weight: float = typer.Option(0.0, help="Weight of each kept layer's hidden states against its teacher layer (0: off)."),
+    augment: float = typer.Option(0.0, help="Share of training posts shown each epoch as a noisy variant the teacher labels afresh."),
+    select: str = typer.Option("agreement", help="The epoch kept: best 'agreement' with the teacher on validation, or best 'f1'."),
     temperature: float = typer.Option(2.0, help="Temperature of the KL term."),
     max_length: int = typer.Option(128, help="Token cap while training (scoring uses 256, as the runtime)."),
     seed: int = typer.Option(13),
@@ -155,6 +138,8 @@ def main(
     from .provision import resolve_encoder
     from .runtime.export import merged_model
 
+    if select not in ("agreement", "f1"):
+        raise typer.BadParameter(f"--select takes 'agreement' or 'f1', not {select!r}")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -206,8 +191,12 @@ def main(
             task = bar.add_task(f"epoch {epoch}/{epochs}", total=len(batches))
             for idx in batches:
                 texts = [train[i] for i in idx]
+                if augment:
+                    texts = [noisy_variant(t, rng) if rng.random() < augment else t for t in texts]
+                varied = [t != train[i] for t, i in zip(texts, idx)]
+                on_the_fly = bool(hidden_weight) or any(varied)
                 with torch.autocast("cpu", dtype=torch.bfloat16):
-                    if hidden_weight:
+                    if on_the_fly:
                         batch = tokenizer([E5_PREFIX + t for t in texts], padding=True, truncation=True,
                                           max_length=max_length, return_tensors="pt")
                         states = student(**batch, output_hidden_states=True).hidden_states
@@ -217,6 +206,9 @@ def main(
                     else:
                         pooled = embed(student, tokenizer, texts, max_length, prefix=E5_PREFIX)
                 target = torch.from_numpy(targets[idx])
+                if any(varied):
+                    fresh = torch.nn.functional.normalize(mean_pool(teacher_states[-1].float(), batch["attention_mask"]), dim=-1)
+                    target = torch.where(torch.tensor(varied)[:, None], fresh, target)
                 loss = (1 - (pooled * target).sum(1)).mean()
                 if hidden_weight:
                     loss = loss + hidden_weight * layer_loss(states, teacher_states, keep, batch["attention_mask"])
@@ -237,8 +229,9 @@ def main(
                "val_agreement_with_teacher": round(float(np.mean([a == b for a, b in zip(val_pred, val_teacher)])), 4)}
         history.append(row)
         console.print(row)
-        if row["val_f1"] > best["score"]:
-            best = {"score": row["val_f1"], "epoch": epoch, "state": copy.deepcopy(student.state_dict())}
+        score = row["val_f1"] if select == "f1" else row["val_agreement_with_teacher"]
+        if score > best["score"]:
+            best = {"score": score, "epoch": epoch, "state": copy.deepcopy(student.state_dict())}
     student.load_state_dict(best["state"])
     student.eval()
     console.print(f"teacher validation macro-F1 {_macro_f1(val_gold, val_teacher):.4f}; student's best epoch {best['epoch']}")
@@ -273,6 +266,7 @@ def main(
     summary = {"keep": keep, "untrained_cosine": round(cosine, 4), "history": history, "held_out": results,
                "speed_posts_per_s": {"teacher": round(teacher_speed, 1), "student": round(student_speed, 1)},
                "verdict": verdict, "settings": {"epochs": epochs, "lr": lr, "kl_weight": kl_weight, "hidden_weight": hidden_weight,
+                                         "augment": augment, "select": select,
                                          "temperature": temperature, "max_length": max_length, "batch_size": batch_size, "seed": seed}}
     print(json.dumps(summary, indent=1))
     if out is not None:
