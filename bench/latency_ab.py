@@ -1,7 +1,7 @@
 """Post -> alert latency of ``pot run`` under settings compared side by side, at one fixed paced rate.
 
     .venv/bin/python bench/latency_ab.py --rate 22 --seconds 20 --rounds 2 \\
-        --variant default --variant "no batch wait:POT_BATCH_WAIT_S=0"
+        --variant default --variant "wait 20 ms:POT_BATCH_WAIT_S=0.02"
 
 Each variant is a name and optional ``POT_X=VALUE`` settings (``name:K=V,K=V``) applied over the product
 defaults; ``name@/path/to/checkout:K=V`` runs that checkout's code instead of this one (two versions of the code,

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
         default=100, ge=1, le=10000, description="Longest a Kafka fetch waits for data (latency when idle)."
     )
     batch_wait_s: float = Field(
-        default=0.02, ge=0, description="Longest wait to fill a triage or classifier batch (set by bench/latency_ab.py)."
+        default=0.0, ge=0, description=(
+            "Longest wait to fill a triage or classifier batch; 0 takes what has arrived (set by bench/latency_ab.py)."),
     )
 
     http_rate_per_s: float = Field(
