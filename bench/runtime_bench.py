@@ -43,7 +43,6 @@ sys.path.insert(0, str(ROOT))
 F1_TOLERANCE = 0.005
 DRIFT_TOLERANCE = 1e-4
 SIZES = (1, 8, 16, 32, 64)
-STUDENT_TOLERANCE = 0.01
 
 
 def cpu_facts() -> dict[str, object]:
@@ -168,7 +167,9 @@ def verdicts(rows: list[dict], reference: dict) -> None:
         row["speedup_cpu"] = round(reference["cpu_best"] / row["cpu_best"], 2)
         if row.get("student"):
             row["keeps_quality"] = False
-            row["within_student_bar"] = row["worst_f1_delta"] >= -STUDENT_TOLERANCE
+            from classifiers.distill import STUDENT_BAR
+
+            row["within_student_bar"] = row["worst_f1_delta"] >= -STUDENT_BAR
 
 
 def print_tables(rows: list[dict], reference: dict, state: dict, cpu: dict) -> None:

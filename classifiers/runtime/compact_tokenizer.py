@@ -52,13 +52,14 @@ class CompactTokenizer:
             (r"\s*" if t.get("lstrip") else "") + re.escape(t["content"]) + (r"\s*" if t.get("rstrip") else "")
             for t in added
         )) if added else None
-        processor = spec.get("post_processor") or {}
-        single = processor.get("single", [])
-        self._before = [self._added[i["SpecialToken"]["id"]] for i in single[:1] if "SpecialToken" in i]
-        self._after = [self._added[i["SpecialToken"]["id"]] for i in single[1:] if "SpecialToken" in i]
+        single = (spec.get("post_processor") or {}).get("single", [])
+        text_at = next((k for k, item in enumerate(single) if "Sequence" in item), len(single))
+        self._before = [self._added[i["SpecialToken"]["id"]] for i in single[:text_at] if "SpecialToken" in i]
+        self._after = [self._added[i["SpecialToken"]["id"]] for i in single[text_at + 1 :] if "SpecialToken" in i]
         front = dict(spec, model={"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]}, added_tokens=[],
                      post_processor=None, truncation=None, padding=None)
-        self._front = Tokenizer.from_str(json.dumps(front))
+        front_tokenizer = Tokenizer.from_str(json.dumps(front))
+        self._normalizer, self._pre_tokenizer = front_tokenizer.normalizer, front_tokenizer.pre_tokenizer
 
     @classmethod
     def from_file(cls, path: Path, max_length: int) -> "CompactTokenizer":
@@ -85,11 +86,10 @@ class CompactTokenizer:
     def _segment(self, text: str) -> list[int]:
         if not text:
             return []
-        normalizer, pre_tokenizer = self._front.normalizer, self._front.pre_tokenizer
-        normalized = normalizer.normalize_str(text) if normalizer else text
+        normalized = self._normalizer.normalize_str(text) if self._normalizer else text
         if not normalized:
             return []
-        words = pre_tokenizer.pre_tokenize_str(normalized) if pre_tokenizer else [(normalized, None)]
+        words = self._pre_tokenizer.pre_tokenize_str(normalized) if self._pre_tokenizer else [(normalized, None)]
         return [i for word, _ in words for i in self._viterbi(word)]
 
     def _viterbi(self, word: str) -> list[int]:
