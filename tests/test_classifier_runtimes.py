@@ -105,6 +105,12 @@ def test_default_runtime_scores_a_post_the_same_with_any_batch_mates(default_run
 
 
 @weights
+def test_default_runtime_lets_idle_threads_sleep(default_runtime) -> None:  # type: ignore[no-untyped-def]
+    options = default_runtime.session_.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+@weights
 def test_default_runtime_agrees_with_torch_fp32(default_runtime, reference: np.ndarray, head: LinearHead) -> None:  # type: ignore[no-untyped-def]
     ours = default_runtime.encode(TEXTS)
     cosine = (ours * reference).sum(axis=1)

@@ -74,6 +74,9 @@ class OnnxRuntime(GraphRuntime):
             options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads sleep instead of spinning: in the pipeline the classifier shares the cores with the
+        # worker and the broker, and spinning burnt 15 % of its CPU per post (docs/performance.md, "No spinning").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session_ = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
     def _run(self, embeds: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
