@@ -133,7 +133,11 @@ def nbits(model: Any) -> Any:
     The quantiser rewrites the graph it is given in place, hence the copy: the fp32 row must stay fp32.
     """
     import onnx
+    import logging
+
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)  # a line per node
 
     config = DefaultWeightOnlyQuantConfig(block_size=16, is_symmetric=False, accuracy_level=4, bits=8,
                                           op_types_to_quantize=("MatMul",), quant_axes=(("MatMul", 0),))
@@ -151,8 +155,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     args = parser.parse_args()
 
-    import logging
-
     import onnx
     import onnxruntime as ort
     from rich.console import Console
@@ -165,7 +167,6 @@ def main() -> None:
     from classifiers.runtime import batch_drift
     from classifiers.runtime.base import E5_PREFIX
 
-    logging.getLogger("onnxruntime").setLevel(logging.WARNING)
     console = Console(stderr=True)
     clf = E5HeadClassifier(runtime="onnx-fp32").load()
     encoder, head = clf.encoder_, clf.head_
