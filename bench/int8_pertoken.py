@@ -128,24 +128,17 @@ def per_token_int8(model: Any, amax: dict[str, np.ndarray] | None = None, outlie
 
 
 def nbits(model: Any) -> Any:
-    """A copy of ``model`` through ONNX Runtime's MatMulNBits quantiser: 8-bit blocks of 16, accuracy level 4.
-
-    The quantiser rewrites the graph it is given in place, hence the copy: the fp32 row must stay fp32.
-    """
-    import onnx
+    """A copy of ``model`` through the ``onnx-int8`` runtime's quantiser (which rewrites what it is given in place)."""
     import logging
 
-    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+    import onnx
+
+    from classifiers.runtime.onnx_runtime import quantize_nbits
 
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)  # a line per node
-
-    config = DefaultWeightOnlyQuantConfig(block_size=16, is_symmetric=False, accuracy_level=4, bits=8,
-                                          op_types_to_quantize=("MatMul",), quant_axes=(("MatMul", 0),))
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    quantizer = MatMulNBitsQuantizer(copy, algo_config=config)
-    quantizer.process()
-    return quantizer.model.model
+    return quantize_nbits(copy).model
 
 
 def main() -> None:

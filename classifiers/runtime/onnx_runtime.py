@@ -55,15 +55,7 @@ class OnnxRuntime(GraphRuntime):
 
             quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True)
         else:
-            from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
-
-            config = DefaultWeightOnlyQuantConfig(
-                block_size=block, is_symmetric=False, accuracy_level=4, bits=8, op_types_to_quantize=("MatMul",),
-                quant_axes=(("MatMul", 0),),
-            )
-            quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), algo_config=config)
-            quantizer.process()
-            quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+            quantize_nbits(onnx.load(str(fp32)), block).save_model_to_file(str(target), use_external_data_format=False)
         fp32.unlink()
 
     def _open(self, folder: Path) -> None:
@@ -82,6 +74,23 @@ class OnnxRuntime(GraphRuntime):
     def _run(self, embeds: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         out = self.session_.run(None, {"tokens": embeds, "attention_mask": attention_mask})[0]
         return np.asarray(out, dtype=np.float32)
+
+
+def quantize_nbits(model: Any, block: int = BLOCK) -> Any:
+    """``model`` with every MatMul as 8-bit blocks of ``block`` at accuracy level 4 (the ``onnx-int8`` scheme).
+
+    Rewrites ``model`` in place (ONNX Runtime's quantiser does) and returns the quantiser's ``ONNXModel``
+    wrapper (``.model`` is the graph, ``.save_model_to_file`` writes it).
+    """
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    config = DefaultWeightOnlyQuantConfig(
+        block_size=block, is_symmetric=False, accuracy_level=4, bits=8, op_types_to_quantize=("MatMul",),
+        quant_axes=(("MatMul", 0),),
+    )
+    quantizer = MatMulNBitsQuantizer(model, algo_config=config)
+    quantizer.process()
+    return quantizer.model
 
 
 def fuse_transformer_ops(source: Path, target: Path, config: Any) -> None:
