@@ -226,14 +226,15 @@ def main() -> None:
         child(args)
         return
 
-    from classifiers.runtime import DEFAULT_RUNTIME, REFERENCE_RUNTIME, RUNTIMES, installed
+    from classifiers.runtime import REFERENCE_RUNTIME, RUNTIMES, default_runtime, installed
 
+    default = default_runtime()
     if args.all:
         names = [REFERENCE_RUNTIME] + [n for n in RUNTIMES if n != REFERENCE_RUNTIME and installed(n)]
     elif args.runtimes:
         names = [REFERENCE_RUNTIME] + [n for n in args.runtimes.split(",") if n and n != REFERENCE_RUNTIME]
     else:
-        names = [REFERENCE_RUNTIME, DEFAULT_RUNTIME]
+        names = [REFERENCE_RUNTIME, default]
     cpu = cpu_facts()
     state = {"before": machine_state()}
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, flags {' '.join(cpu['flags'])}")
@@ -242,7 +243,7 @@ def main() -> None:
     if args.student:
         rows += [run_child(n, 256, args.speed_posts, False, args.repeats, head=args.student) for n in names[1:]]
     for length in [int(x) for x in args.lengths.split(",") if x and int(x) != 256]:
-        rows.append(run_child(DEFAULT_RUNTIME, length, args.speed_posts, False, args.repeats))
+        rows.append(run_child(default, length, args.speed_posts, False, args.repeats))
     state["after"] = machine_state()
     reference = rows[0]
     if "error" in reference:
@@ -251,12 +252,12 @@ def main() -> None:
     print_tables(rows, reference, state, cpu)
     keepers = [r for r in rows if r.get("keeps_quality") and r["max_length"] == 256]
     fastest = max(keepers, key=lambda r: r["ceiling"])["runtime"] if keepers else REFERENCE_RUNTIME
-    print(f"fastest runtime that keeps quality: {fastest} (the default is {DEFAULT_RUNTIME})")
-    summary = {"cpu": cpu, "state": state, "default": DEFAULT_RUNTIME, "fastest_keeping_quality": fastest,
+    print(f"fastest runtime that keeps quality: {fastest} (the default is {default})")
+    summary = {"cpu": cpu, "state": state, "default": default, "fastest_keeping_quality": fastest,
                "rows": [{k: v for k, v in r.items() if k not in ("labels", "scores")} for r in rows]}
     if args.e2e:
         summary["e2e"] = {}
-        for name in (REFERENCE_RUNTIME, DEFAULT_RUNTIME):
+        for name in (REFERENCE_RUNTIME, default):
             out = args.out / f"e2e-{name}"
             print(f"e2e with POT_E5_RUNTIME={name}", flush=True)
             # e2e_bench starts its workers with the product defaults and no inherited POT_*: the runtime goes as --env

@@ -92,7 +92,8 @@ def evaluate_sets(
     """Classify every set (with a progress bar) and return the JSON-ready report."""
     console = console or Console(stderr=True)
     out: dict[str, Any] = {
-        "classifier": {"name": clf.name, "version": clf.version},
+        # the encoder runtime too: bf16 and fp32 runtimes may differ on a post or two (docs/performance.md)
+        "classifier": {"name": clf.name, "version": clf.version, "runtime": getattr(clf, "runtime_", None)},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "sets": {},
     }
@@ -136,7 +137,8 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     clf = result["classifier"]
     if not console.is_terminal:  # a file or a pipe: do not squeeze the summary into 80 columns
         console.width = max(console.width, 170)
-    summary = Table(title=f"{clf['name']} {clf['version']}", title_justify="left")
+    runtime = f" on {clf['runtime']}" if clf.get("runtime") else ""
+    summary = Table(title=f"{clf['name']} {clf['version']}{runtime}", title_justify="left")
     columns = ("set", "n", "macro-F1", "accuracy", "complaint P", "complaint R", "non-sugg. → sugg.", "worst language", "ECE")
     for column in columns:
         summary.add_column(column, justify="left" if column in ("set", "worst language") else "right")

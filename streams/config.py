@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     )
     e5_runtime: str | None = Field(
         default=None,
-        description="The e5-head classifier's encoder runtime: auto (onnx-fp32), torch-fp32, onnx-int8, ... (read by classifiers/e5_head.py; see docs/performance.md).",
+        description="The e5-head classifier's encoder runtime: auto (openvino-bf16 on a CPU with bf16, else onnx-fp32), torch-fp32, onnx-fp32, ... (read by classifiers/e5_head.py; see docs/performance.md).",
     )
     http_timeout_s: float = http_timeout_field()
 

@@ -5,22 +5,25 @@ name                   what                                                   ne
 =====================  =====================================================  ==================
 ``torch-fp32``         the reference: what the head was trained and scored on  torch (always)
 ``torch-bf16``         torch with bfloat16 autocast                            torch
-``openvino-int8``      int8 weights, per-token dynamic int8 activations        ``[fast]`` extra
-``openvino-fp32``      OpenVINO, fp32                                          ``[fast]`` extra
-``onnx-int8``          int8 weight blocks, int8 activations per row and block  ``[onnx]`` extra
-``onnx-int8-dynamic``  per-tensor dynamic int8 (batch-dependent: not used)     ``[onnx]`` extra
-``onnx-fp32``          ONNX Runtime, fp32                                      ``[onnx]`` extra
+``openvino-bf16``      OpenVINO in bf16, each post padded by its own length    a CPU with bf16
+``openvino-int8``      int8 weights, per-token dynamic int8 activations        ``[openvino]`` extra
+``openvino-fp32``      OpenVINO, fp32                                          main dependencies
+``onnx-int8``          int8 weight blocks, int8 activations per row and block  main dependencies
+``onnx-int8-dynamic``  per-tensor dynamic int8 (batch-dependent: not used)     main dependencies
+``onnx-fp32``          ONNX Runtime, fp32                                      main dependencies
 =====================  =====================================================  ==================
 
 Chosen by ``$POT_E5_RUNTIME`` (or ``E5HeadClassifier(runtime=...)``); ``auto`` (the
-default) takes :data:`DEFAULT_RUNTIME` when its packages are installed, else
-``torch-fp32``. The choice was made by ``bench/runtime_bench.py``: the fastest
-runtime whose macro-F1 is within 0.005 of torch fp32 on every held-out set and whose
-scores move by at most 1e-4 when a post's batch-mates change. In the run recorded in
-the README (2 cores with AVX-512 VNNI and AMX, loaded by other work) that was
-``onnx-fp32``: 0 of 4,183 held-out labels changed; ``onnx-int8`` (batch-invariant, 2.1x
-torch in that run) changed 16 and lost 0.015 macro-F1 on the 225-post tizard set,
-``openvino-int8`` moved scores by 2e-2 with the batch-mates on this CPU.
+default) takes the first of :data:`DEFAULT_RUNTIMES` this machine can run
+(:func:`default_runtime`), else ``torch-fp32``. The order was set by
+``bench/runtime_bench.py``: the fastest runtime whose macro-F1 is within 0.005 of
+torch fp32 on every held-out set and whose scores move by at most 1e-4 when a post's
+batch-mates change. On the project's 2-core Xeon (AVX-512 BF16, AMX) that is
+``openvino-bf16`` (5x torch fp32's best batch, 2 of 4,183 held-out labels changed,
+no set moved by more than 0.002); on a CPU without bf16 it is ``onnx-fp32``
+(1.6-1.9x, the same labels as torch). ``onnx-int8`` (2.1x) lost 0.015 macro-F1 on
+the 225-post tizard set; ``openvino-int8`` moved scores by 2e-2 with the batch-mates
+on the AMX CPU (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from pathlib import Path
 
 from .base import EncoderRuntime, batch_drift
 
-__all__ = ["DEFAULT_RUNTIME", "RUNTIMES", "EncoderRuntime", "batch_drift", "create_runtime"]
+__all__ = ["DEFAULT_RUNTIMES", "RUNTIMES", "EncoderRuntime", "batch_drift", "create_runtime", "default_runtime"]
 
 RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torch-fp32": ("torch_runtime", "TorchRuntime", ("torch",)),
     "torch-bf16": ("torch_runtime", "TorchBf16Runtime", ("torch",)),
     "openvino-int8": ("openvino_runtime", "OpenVINORuntime", ("openvino", "nncf")),
     "openvino-fp32": ("openvino_runtime", "OpenVINOFp32Runtime", ("openvino",)),
+    "openvino-bf16": ("openvino_runtime", "OpenVINOBf16Runtime", ("openvino",)),
     "onnx-int8": ("onnx_runtime", "OnnxRuntime", ("onnxruntime", "onnx", "onnx_ir")),
     "onnx-int8-dynamic": ("onnx_runtime", "OnnxDynamicRuntime", ("onnxruntime", "onnx", "onnx_ir")),
     "onnx-fp32": ("onnx_runtime", "OnnxFp32Runtime", ("onnxruntime", "onnx", "onnx_ir")),
@@ -44,7 +48,8 @@ RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 """name -> (module, class, packages it needs)."""
 
 REFERENCE_RUNTIME = "torch-fp32"
-DEFAULT_RUNTIME = "onnx-fp32"
+DEFAULT_RUNTIMES = ("openvino-bf16", "onnx-fp32")
+"""What ``auto`` tries, fastest first (measured by bench/runtime_bench.py)."""
 
 
 def installed(name: str) -> bool:
@@ -52,11 +57,24 @@ def installed(name: str) -> bool:
     return all(importlib.util.find_spec(p) is not None for p in RUNTIMES[name][2])
 
 
+def usable(name: str) -> bool:
+    """Installed, and this CPU can run it as measured (bf16 needs AVX-512 BF16 or AMX)."""
+    from importlib import import_module
+
+    module, cls, _ = RUNTIMES[name]
+    return installed(name) and getattr(import_module(f"{__name__}.{module}"), cls).supported()
+
+
+def default_runtime() -> str:
+    """The runtime ``auto`` stands for on this machine."""
+    return next((name for name in DEFAULT_RUNTIMES if usable(name)), REFERENCE_RUNTIME)
+
+
 def resolve_name(name: str | None) -> str:
-    """``auto``/empty -> the default when installed, else the reference; unknown names raise."""
+    """``auto``/empty -> :func:`default_runtime`; unknown names raise."""
     name = (name or "auto").strip().lower()
     if name == "auto":
-        return DEFAULT_RUNTIME if installed(DEFAULT_RUNTIME) else REFERENCE_RUNTIME
+        return default_runtime()
     if name not in RUNTIMES:
         raise ValueError(f"unknown e5 runtime {name!r}; known: auto, {', '.join(RUNTIMES)}")
     if not installed(name):

@@ -9,7 +9,11 @@ compared on the forward pass alone.
 Batch invariance: a post's embedding must not depend on the other posts in its
 batch (its label would otherwise change with traffic). Padding is masked out, and a
 runtime must not scale anything over the whole batch (per-tensor dynamic int8 does);
-:func:`batch_drift` measures it.
+:func:`batch_drift` measures it. In fp32, padding to the longest batch-mate moves a
+score by about 1e-6; in bf16 the same rounding noise is amplified to about 1e-3,
+so a bf16 runtime pads every post to a width set by its own length alone
+(:attr:`EncoderRuntime.pad_multiple`, :func:`width_batches`): its batch-mates then
+never change the shape of its computation.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EncoderRuntime", "batch_drift", "length_batches", "load_tokenizer", "E5_PREFIX", "MAX_PADDING"]
+__all__ = ["EncoderRuntime", "batch_drift", "length_batches", "width_batches", "load_tokenizer", "E5_PREFIX", "MAX_PADDING"]
 
 E5_PREFIX = "query: "
 MAX_PADDING = 0.25
@@ -63,12 +67,19 @@ class EncoderRuntime(ABC):
 
     name = "runtime"
     hidden_size = 384
+    pad_multiple: int | None = None
+    """Pad each post to the next multiple of this many tokens (``None``: to its batch's longest post)."""
 
     def __init__(self, head_dir: Path | None, encoder: str, max_length: int = 256, threads: int | None = None) -> None:
         self.head_dir = Path(head_dir) if head_dir is not None else None
         self.encoder = encoder
         self.max_length = max_length
         self.threads = threads
+
+    @classmethod
+    def supported(cls) -> bool:
+        """Whether this CPU runs it as measured (its packages installed)."""
+        return True
 
     def load(self) -> "EncoderRuntime":
         from ..provision import resolve_encoder
@@ -94,15 +105,20 @@ class EncoderRuntime(ABC):
         batch rather than pad more than ``max_padding`` of the real tokens: on a CPU a padded
         token costs as much as a real one, and a micro-batch of posts from the wild mixes
         a few long ones into many short ones. The result does not depend on the batching
-        (see :func:`batch_drift`), so these are chosen for speed alone.
+        (see :func:`batch_drift`), so these are chosen for speed alone. A runtime with a
+        :attr:`pad_multiple` batches only posts of one padded width (:func:`width_batches`).
         """
         out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
         if not len(texts):
             return out
         with self._lock:
             tokens = [e.ids for e in self.tokenizer_.encode_batch([E5_PREFIX + t for t in texts])]
-            for idx in length_batches([len(t) for t in tokens], batch_size, max_padding):
-                width = max(len(tokens[i]) for i in idx)
+            lengths = [len(t) for t in tokens]
+            if self.pad_multiple:
+                batches = width_batches(lengths, batch_size, self.pad_multiple)
+            else:
+                batches = [(idx, max(lengths[i] for i in idx)) for idx in length_batches(lengths, batch_size, max_padding)]
+            for idx, width in batches:
                 ids = np.full((len(idx), width), self.pad_id_, dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
                 for row, i in enumerate(idx):
@@ -137,6 +153,28 @@ def length_batches(lengths: Sequence[int], batch_size: int, max_padding: float |
         real += width
     if current:
         batches.append(current)
+    return batches
+
+
+def width_batches(lengths: Sequence[int], batch_size: int, multiple: int) -> list[tuple[list[int], int]]:
+    """``(indices, width)`` batches of at most ``batch_size`` posts, each post padded to ``multiple`` × ceil(length / ``multiple``).
+
+    A post's width depends on its own length only, so its batch-mates cannot change
+    what is computed for it: the batch invariance of a bf16 runtime rests on this.
+
+    >>> width_batches([30, 5, 6, 9], 4, 8)
+    [([1, 2], 8), ([3], 16), ([0], 32)]
+    >>> width_batches([1, 2, 3], 2, 8)
+    [([0, 1], 8), ([2], 8)]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[tuple[list[int], int]] = []
+    for i in order:
+        width = -(-lengths[i] // multiple) * multiple
+        if batches and batches[-1][1] == width and len(batches[-1][0]) < batch_size:
+            batches[-1][0].append(i)
+        else:
+            batches.append(([i], width))
     return batches
 
 
