@@ -21,7 +21,7 @@ torch fp32 on every held-out set and whose scores move by at most 1e-4 when a po
 batch-mates change. On the project's 2-core Xeon (AVX-512 BF16, AMX) that is
 ``openvino-bf16`` (5x torch fp32's best batch, 2 of 4,183 held-out labels changed,
 no set moved by more than 0.002); on a CPU without bf16 it is ``onnx-fp32``
-(1.6-1.9x, the same labels as torch). ``onnx-int8`` (2.1x) lost 0.015 macro-F1 on
+(1.5-1.75x, the same labels as torch). ``onnx-int8`` (2.1x) lost 0.015 macro-F1 on
 the 225-post tizard set; ``openvino-int8`` moved scores by 2e-2 with the batch-mates
 on the AMX CPU (docs/performance.md).
 """

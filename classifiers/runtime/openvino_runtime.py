@@ -19,6 +19,7 @@ VNNI/AMX machine of this project's benchmark it was not (scores moved by up to
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ GROUP_SIZE = 32
 PAD_MULTIPLE = 8
 
 
+@functools.cache
 def cpu_has_bf16() -> bool:
     """Whether OpenVINO's CPU plugin computes in bf16 here (else a bf16 hint would run emulated or in fp32)."""
     import openvino as ov
