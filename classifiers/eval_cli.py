@@ -92,11 +92,12 @@ def evaluate_sets(
     """Classify every set (with a progress bar) and return the JSON-ready report."""
     console = console or Console(stderr=True)
     out: dict[str, Any] = {
-        # the encoder runtime too: bf16 and fp32 runtimes may differ on a post or two (docs/performance.md)
-        "classifier": {"name": clf.name, "version": clf.version, "runtime": getattr(clf, "runtime_", None)},
+        "classifier": {"name": clf.name, "version": clf.version},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "sets": {},
     }
+    if getattr(clf, "runtime_", None):  # the e5 head's encoder runtime: bf16 and fp32 differ on a post or two
+        out["classifier"]["runtime"] = clf.runtime_
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     seen: dict[str, tuple[str, float]] = {}  # a post in several sets (e.g. source and guide labels) is classified once
     with Progress(*columns, console=console, transient=True) as progress:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from classifiers import LABELS, Classifier, Prediction
 from classifiers.datasets import brand_split, independent_set, is_heldout
-from classifiers.eval_cli import evaluate_sets, file_sets, load_sets, plot_confusions, sample
+from classifiers.eval_cli import evaluate_sets, file_sets, load_sets, plot_confusions, print_report, sample
 from streams.cli import cli
 
 from .tiny_hf import build_tiny_model
@@ -79,6 +80,17 @@ def test_files_without_languages_get_no_language_table(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "plain.jsonl", [{"text": t, "label": y} for t, y, *_ in ROWS])
     result = evaluate_sets(LookupClassifier({t: (p, c) for t, _, _, p, c in ROWS}), file_sets([data]))
     assert "per_language" not in result["sets"]["plain"]
+
+
+def test_the_report_names_the_encoder_runtime_it_ran_on(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "plain.jsonl", [{"text": t, "label": y} for t, y, *_ in ROWS])
+    clf = LookupClassifier({t: (p, c) for t, _, _, p, c in ROWS})
+    clf.runtime_ = "openvino-bf16"  # what E5HeadClassifier.load() sets: bf16 and fp32 may differ on a post
+    result = evaluate_sets(clf, file_sets([data]))
+    assert result["classifier"] == {"name": "lookup", "version": "t1", "runtime": "openvino-bf16"}
+    console = Console(record=True, width=200)
+    print_report(result, console)
+    assert "lookup t1 on openvino-bf16" in console.export_text()
 
 
 def test_default_sets_are_the_held_out_splits_one_per_source(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 ``openvino-bf16``: the fp32 graph run in bfloat16 where the CPU has it (AVX-512
 BF16, AMX): fp32 weights and accumulation, bf16 products. On the project's 2-core
-AMX Xeon it changed 1 of 4,183 held-out labels against torch fp32 at 2.4-4x its
-speed. Rounding to bf16 turns the 1e-6 that padding to a longer batch-mate moves a
+AMX Xeon it changed 2 of 4,183 held-out labels against torch fp32 at 4.6-5x its
+best batch's speed. Rounding to bf16 turns the 1e-6 that padding to a longer batch-mate moves a
 score into 1e-3, so this runtime pads each post to a multiple of ``PAD_MULTIPLE``
 tokens set by its own length (:func:`.base.width_batches`): its batch-mates never
 change its computation (measured: 1.2e-7).
@@ -13,7 +13,7 @@ scale and zero point (NNCF ``compress_weights``, ``INT8_ASYM``), activations
 quantised on the fly per token in groups of ``DYNAMIC_QUANTIZATION_GROUP_SIZE``
 (32) values. Measured on an AVX2 machine it was batch-invariant; on the AVX-512
 VNNI/AMX machine of this project's benchmark it was not (scores moved by up to
-5e-3 with the batch-mates), see the README's performance section.
+2e-2 with the batch-mates), see docs/performance.md.
 ``openvino-fp32``: the same graph in fp32. ``openvino-int8`` needs the ``[openvino]`` extra (NNCF).
 """
 
