@@ -63,6 +63,11 @@ def test_auto_takes_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(openvino_runtime, "cpu_has_bf16", lambda: has_bf16)
     assert resolve_name("auto") == ("openvino-bf16" if has_bf16 else "onnx-fp32")
+    if has_bf16:
+        assert resolve_name("openvino-bf16") == "openvino-bf16"
+    else:
+        with pytest.raises(ValueError, match="AVX-512 BF16"):
+            resolve_name("openvino-bf16")
 
 
 @given(st.lists(st.integers(1, 300), max_size=60), st.integers(1, 32), st.sampled_from([1, 8, 16]))
@@ -163,16 +168,8 @@ def test_e5_head_takes_its_runtime_from_the_setting(monkeypatch: pytest.MonkeyPa
     assert sum(x.label == y.label for x, y in zip(a, b)) >= 19
 
 
-def _bf16_here() -> bool:
-    if not installed("openvino-bf16"):
-        return False
-    from classifiers.runtime.openvino_runtime import cpu_has_bf16
-
-    return cpu_has_bf16()
-
-
 @weights
-@pytest.mark.skipif(not _bf16_here(), reason="openvino-bf16 needs OpenVINO and a CPU with bf16")
+@pytest.mark.skipif(not usable("openvino-bf16"), reason="openvino-bf16 needs OpenVINO and a CPU with bf16")
 def test_bf16_runtime_scores_a_post_the_same_with_any_batch_mates(head: LinearHead, reference: np.ndarray) -> None:
     runtime = create_runtime("openvino-bf16", shipped_head_dir(), threads=2).load()
     assert batch_drift(runtime, TEXTS[:24], mates=15, score=head.predict_proba) <= 1e-4

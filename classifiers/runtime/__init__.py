@@ -71,7 +71,7 @@ def default_runtime() -> str:
 
 
 def resolve_name(name: str | None) -> str:
-    """``auto``/empty -> :func:`default_runtime`; unknown names raise."""
+    """``auto``/empty -> :func:`default_runtime`; unknown names, and runtimes this machine cannot run, raise."""
     name = (name or "auto").strip().lower()
     if name == "auto":
         return default_runtime()
@@ -79,6 +79,8 @@ def resolve_name(name: str | None) -> str:
         raise ValueError(f"unknown e5 runtime {name!r}; known: auto, {', '.join(RUNTIMES)}")
     if not installed(name):
         raise ValueError(f"e5 runtime {name!r} needs {', '.join(RUNTIMES[name][2])}: pip install {' '.join(RUNTIMES[name][2]).replace('_', '-')}")
+    if not usable(name):
+        raise ValueError(f"e5 runtime {name!r} does not run on this CPU as measured (openvino-bf16 needs AVX-512 BF16 or AMX); use auto")
     return name
 
 

@@ -101,8 +101,3 @@ class OpenVINOBf16Runtime(OpenVINOFp32Runtime):
     @classmethod
     def supported(cls) -> bool:
         return cpu_has_bf16()
-
-    def _open(self, folder: Path) -> None:
-        if not cpu_has_bf16():
-            raise RuntimeError("openvino-bf16 needs a CPU with bf16 (AVX-512 BF16 or AMX); use onnx-fp32 here")
-        super()._open(folder)
