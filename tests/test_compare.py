@@ -111,3 +111,51 @@ def test_resampled_macro_f1_matches_the_plain_figure_on_every_resample() -> None
     fast = resampled_macro_f1(gold, pred, 4, draws)
     for row, draw in zip(fast, draws):
         assert row == pytest.approx(macro_f1(gold[draw].tolist(), pred[draw].tolist(), [0, 1, 2, 3]))
+
+
+def test_a_label_of_one_post_can_be_left_out_of_the_macro_f1() -> None:
+    """One `other` post among 300 (as the guide reads the mini-bar sets) decides a quarter of the set's macro-F1."""
+    gold = ["praise"] * 100 + ["complaint"] * 100 + ["suggestion"] * 99 + ["other"]
+    old = list(gold)
+    new = gold[:-1] + ["complaint"]
+    every_label = paired_bootstrap(gold, old, new, rounds=200)
+    assert every_label["diff"] < -0.2 and every_label["left_out"] == []
+    supported = paired_bootstrap(gold, old, new, rounds=200, min_support=10)
+    assert supported["left_out"] == ["other"]
+    # the post still counts against the label it was called: complaint's precision falls by one post
+    assert -0.01 < supported["diff"] < 0
+    assert supported["old"] == pytest.approx(1.0)
+
+
+def reports_for(tmp_path: Path, sets: dict[str, list[str]], mistakes: dict[str, dict[str, float]]) -> list[Path]:
+    """Two eval reports (old, new) of scripted heads with the given error rate per set."""
+    paths = []
+    for k, version in enumerate(("old", "new")):
+        eval_sets, answers = [], {}
+        for s, (name, gold) in enumerate(sets.items()):
+            texts = [f"{name} post {i}" for i in range(len(gold))]
+            eval_sets.append(EvalSet(name, [Example(t, g, "en", "test") for t, g in zip(texts, gold)], "test"))
+            answers.update(zip(texts, noisy(gold, mistakes[version][name], seed=10 * s + k)))
+        paths.append(write_json(evaluate_sets(Scripted(version, answers), eval_sets), tmp_path / f"{version}.json"))
+    return paths
+
+
+def test_the_real_sources_mean_gets_its_own_interval(tmp_path: Path) -> None:
+    """The ship rule reads the mean over the real sources, under their labels and the guide's: each gets a row."""
+    gold = gold_labels(300)
+    names = ["independent", "src_a", "src_a@guide", "src_b", "src_b@guide"]
+    rates = {"old": {n: 0.3 for n in names}, "new": {**{n: 0.15 for n in names}, "independent": 0.3}}
+    old, new = reports_for(tmp_path, {n: gold for n in names}, rates)
+    rows = compare_reports(json.loads(old.read_text()), json.loads(new.read_text()), rounds=500)
+    own, guided = rows["real sources, their labels (mean)"], rows["real sources, guide's labels (mean)"]
+    assert own["sets"] == ["src_a", "src_b"] and guided["sets"] == ["src_a@guide", "src_b@guide"]
+    assert own["old"] == pytest.approx((rows["src_a"]["old"] + rows["src_b"]["old"]) / 2)
+    assert own["new"] == pytest.approx((rows["src_a"]["new"] + rows["src_b"]["new"]) / 2)
+    assert own["verdict"] == guided["verdict"] == "better"
+    # the mean of two sets is surer than either set alone
+    assert own["high"] - own["low"] < min(rows[n]["high"] - rows[n]["low"] for n in ("src_a", "src_b"))
+
+    result = CliRunner().invoke(cli, ["compare", str(old), str(new), "--rounds", "500"])
+    assert result.exit_code == 0, result.output
+    assert "better on 4 sets" in result.output
+    assert "real sources, guide's labels (mean):" in result.output and ": better" in result.output

@@ -104,30 +104,41 @@ def compare(
     new: Path = typer.Argument(..., help="Report of the candidate, on the same sets."),
     rounds: int = typer.Option(2000, min=100, help="Bootstrap resamples per set."),
     seed: int = typer.Option(0, help="Seed of the resampling, for a repeatable table."),
+    min_support: int = typer.Option(
+        1, min=1, help="Leave out of a set's macro-F1 the labels with fewer gold posts than this (1: every label, as `pot eval`)."
+    ),
 ) -> None:
-    """Per held-out set: macro-F1 of both, the difference and its 95% paired-bootstrap interval."""
+    """Per held-out set, then the real sources' means: macro-F1 of both, the difference and its 95% paired-bootstrap interval."""
     from rich.console import Console
     from rich.table import Table
 
-    from classifiers.compare import compare_reports
+    from classifiers.compare import GROUPS, compare_reports
 
     try:
         reports = [json.loads(path.read_text(encoding="utf-8")) for path in (old, new)]
-        rows = compare_reports(*reports, rounds=rounds, seed=seed)
+        rows = compare_reports(*reports, rounds=rounds, seed=seed, min_support=min_support)
     except (OSError, ValueError, KeyError) as exc:
         err.print(f"[red]cannot compare:[/red] {exc}")
         raise typer.Exit(2) from None
     names = [f"{r['classifier']['name']} {r['classifier']['version']}" for r in reports]
-    table = Table(title=f"{names[1]} against {names[0]}: macro-F1, paired bootstrap ({rounds} resamples)")
+    support = f", labels with {min_support}+ gold posts" if min_support > 1 else ""
+    table = Table(title=f"{names[1]} against {names[0]}: macro-F1{support}, paired bootstrap ({rounds} resamples)")
     for column in ("set", "posts", "old", "new", "new - old", "95% interval", "P(new better)", "labels changed", "verdict"):
         table.add_column(column, justify="left" if column in ("set", "verdict") else "right")
+    last_set = [name for name in rows if name not in GROUPS][-1]
     for name, r in rows.items():
-        table.add_row(name, str(r["n"]), f"{r['old']:.4f}", f"{r['new']:.4f}", f"{r['diff']:+.4f}",
-                      f"{r['low']:+.4f} .. {r['high']:+.4f}", f"{r['p_new_better']:.2f}", str(r["changed"]), r["verdict"])
+        shown = name + (f" (without {', '.join(r['left_out'])})" if r["left_out"] else "")
+        table.add_row(shown, str(r["n"]), f"{r['old']:.4f}", f"{r['new']:.4f}", f"{r['diff']:+.4f}",
+                      f"{r['low']:+.4f} .. {r['high']:+.4f}", f"{r['p_new_better']:.2f}", str(r["changed"]), r["verdict"],
+                      end_section=name == last_set)
     # a pipe or a file gets the whole table, not rich's 80 columns
-    Console(highlight=False, width=None if sys.stdout.isatty() else 150).print(table)
-    counts = {v: sum(r["verdict"] == v for r in rows.values()) for v in ("better", "worse", "undecided")}
+    Console(highlight=False, width=None if sys.stdout.isatty() else 170).print(table)
+    sets = [r for name, r in rows.items() if name not in GROUPS]
+    counts = {v: sum(r["verdict"] == v for r in sets) for v in ("better", "worse", "undecided")}
     print(f"better on {counts['better']} sets, worse on {counts['worse']}, undecided on {counts['undecided']} (95% intervals)")
+    for group in (g for g in GROUPS if g in rows):
+        r = rows[group]
+        print(f"{group}: {r['old']:.4f} -> {r['new']:.4f} ({r['diff']:+.4f}, 95% {r['low']:+.4f} .. {r['high']:+.4f}): {r['verdict']}")
 
 
 _register_train(cli)
