@@ -32,8 +32,11 @@ CHANGELOG = "points-of-truth-seen-posts-changelog"
 
 def write_one_batch(bootstrap: str, keys: list[str]) -> None:
     """The dedupe records of ``keys``, as a worker writes them (faust's JSON keys and values), in one batch."""
-    KafkaAdminClient(bootstrap_servers=[bootstrap]).create_topics(
-        [NewTopic(CHANGELOG, 2, 1, topic_configs={"cleanup.policy": "compact"})])
+    admin = KafkaAdminClient(bootstrap_servers=[bootstrap])
+    try:
+        admin.create_topics([NewTopic(CHANGELOG, 2, 1, topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        admin.close()  # an open client's network thread outlives the test (and its broker), drawing on `random`
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=500)
     for key in keys:
         value = {"at": time.time(), "origin": "1:9999:normal"}
