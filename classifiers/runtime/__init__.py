@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .base import EncoderRuntime, batch_drift
 
-__all__ = ["DEFAULT_RUNTIMES", "RUNTIMES", "EncoderRuntime", "batch_drift", "create_runtime", "default_runtime"]
+__all__ = ["DEFAULT_RUNTIMES", "RUNTIMES", "EncoderRuntime", "batch_drift", "create_runtime", "default_runtime", "runtime_class"]
 
 RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torch-fp32": ("torch_runtime", "TorchRuntime", ("torch",)),
@@ -57,12 +57,17 @@ def installed(name: str) -> bool:
     return all(importlib.util.find_spec(p) is not None for p in RUNTIMES[name][2])
 
 
-def usable(name: str) -> bool:
-    """Installed, and this CPU can run it as measured (bf16 needs AVX-512 BF16 or AMX)."""
+def runtime_class(name: str) -> type[EncoderRuntime]:
+    """The class behind ``name``, imported only now: most runtimes' packages are heavy."""
     from importlib import import_module
 
     module, cls, _ = RUNTIMES[name]
-    return installed(name) and getattr(import_module(f"{__name__}.{module}"), cls).supported()
+    return getattr(import_module(f"{__name__}.{module}"), cls)
+
+
+def usable(name: str) -> bool:
+    """Installed, and this CPU can run it as measured (see ``EncoderRuntime.supported``)."""
+    return installed(name) and runtime_class(name).supported()
 
 
 def default_runtime() -> str:
@@ -80,7 +85,7 @@ def resolve_name(name: str | None) -> str:
     if not installed(name):
         raise ValueError(f"e5 runtime {name!r} needs {', '.join(RUNTIMES[name][2])}: pip install {' '.join(RUNTIMES[name][2]).replace('_', '-')}")
     if not usable(name):
-        raise ValueError(f"e5 runtime {name!r} does not run on this CPU as measured (openvino-bf16 needs AVX-512 BF16 or AMX); use auto")
+        raise ValueError(f"e5 runtime {name!r} does not run on this CPU as measured (it needs {runtime_class(name).cpu_needs}); use auto")
     return name
 
 
@@ -89,7 +94,4 @@ def create_runtime(
     threads: int | None = None,
 ) -> EncoderRuntime:
     """An unloaded runtime ``name`` (see :func:`resolve_name`) for the head in ``head_dir``."""
-    from importlib import import_module
-
-    module, cls, _ = RUNTIMES[resolve_name(name)]
-    return getattr(import_module(f"{__name__}.{module}"), cls)(head_dir, encoder, max_length, threads)
+    return runtime_class(resolve_name(name))(head_dir, encoder, max_length, threads)

@@ -76,6 +76,9 @@ class EncoderRuntime(ABC):
         self.max_length = max_length
         self.threads = threads
 
+    cpu_needs = "nothing beyond its packages"
+    """What :meth:`supported` asks of the CPU, for the message that refuses it."""
+
     @classmethod
     def supported(cls) -> bool:
         """Whether this CPU runs it as measured (its packages installed)."""

@@ -97,6 +97,7 @@ class OpenVINOBf16Runtime(OpenVINOFp32Runtime):
     name = "openvino-bf16"
     precision = "bf16"
     pad_multiple = PAD_MULTIPLE
+    cpu_needs = "AVX-512 BF16 or AMX"
 
     @classmethod
     def supported(cls) -> bool:
