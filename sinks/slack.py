@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 ALERT_EVENT, NOTICE_EVENT = "pot_alert", "pot_notice"
 UPDATED_IN_PLACE = ("acknowledged", "resolved", "breach")
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
+"""On every message posted: a post's links and images are the author's, never previews in a team's channel."""
 HISTORY_PAGE, HISTORY_PAGES = 200, 10
 """A look-up reads at most this many pages of this many messages (Slack may return fewer per page)."""
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
@@ -117,7 +119,6 @@ class SlackSink(HttpClientMixin, Sink):
 
     async def deliver(self, alert: dict[str, Any]) -> Delivered:
         message = build_message(alert)
-        message.update(unfurl_links=False, unfurl_media=False)
         if self._token:
             return await self._post_message({**message, "metadata": metadata("alert", alert)})
         return await self._post_webhook(message)
@@ -129,17 +130,17 @@ class SlackSink(HttpClientMixin, Sink):
         alert, kind = notice.get("alert"), notice["kind"]
         if not self._token:
             message = build_message(alert, kind, notice["summary"]) if alert and kind == "escalation" else build_notice(notice)
-            return await self._post_webhook({**message, "unfurl_links": False, "unfurl_media": False})
+            return await self._post_webhook(message)
         tag = {"metadata": metadata("notice", notice)}
         if alert and ref and kind in UPDATED_IN_PLACE:
             message = build_message(alert, kind, notice["summary"])
             await self._call("chat.update", {"channel": self._channel_id or self.channel, "ts": ref, **message})
             return Delivered(ref=ref)
         if alert and ref:
-            return await self._post_message({**build_notice(notice), "thread_ts": ref, "unfurl_links": False, "unfurl_media": False, **tag})
+            return await self._post_message({**build_notice(notice), "thread_ts": ref, **tag})
         if alert:
-            return await self._post_message({**build_message(alert, kind, notice["summary"]), "unfurl_links": False, "unfurl_media": False, **tag})
-        return await self._post_message({**build_notice(notice), "unfurl_links": False, **tag})
+            return await self._post_message({**build_message(alert, kind, notice["summary"]), **tag})
+        return await self._post_message({**build_notice(notice), **tag})
 
     async def find(self, kind: str, message: dict[str, Any], ref: str | None, since: float, until: float) -> Delivered | None:
         """The ``ts`` of a message an earlier try posted, found by its metadata; ``None`` when it is not there.
@@ -203,7 +204,7 @@ class SlackSink(HttpClientMixin, Sink):
         return reached
 
     async def _post_message(self, message: dict[str, Any]) -> Delivered:
-        body = await self._call("chat.postMessage", {"channel": self.channel, **message})
+        body = await self._call("chat.postMessage", {"channel": self.channel, **message, **NO_UNFURL})
         if isinstance(body.get("channel"), str) and body["channel"]:
             self._channel_id = body["channel"]  # chat.update takes only the ID, never a #name
         return Delivered(ref=str(body.get("ts") or "") or None)
@@ -232,7 +233,7 @@ class SlackSink(HttpClientMixin, Sink):
 
     async def _post_webhook(self, message: dict[str, Any]) -> Delivered:
         assert self._webhook_url is not None
-        response = await post(self.http(), self._webhook_url, "slack webhook", json=message)
+        response = await post(self.http(), self._webhook_url, "slack webhook", json={**message, **NO_UNFURL})
         if response.is_success:
             return Delivered()
         raise status_error("slack webhook", response, short_code(response.text[:100]))

@@ -316,6 +316,33 @@ def test_digest_is_one_message_with_hostile_entries_escaped() -> None:
         assert raw not in json.dumps(message, ensure_ascii=False)
 
 
+def test_no_posted_message_previews_the_links_or_images_a_post_carries() -> None:
+    """A digest's or surge's sample posts hold the authors' URLs; a preview would show their images in the channel."""
+    digest = notice("digest", None, summary="1 alert in this digest: 1 praise",
+                    detail={"entries": [{"alert_id": "al-a", "label": "praise", "priority": "P4", "lang": "en",
+                                         "text": "look https://evil.example/big.gif", "url": None, "author": "@fan"}]})
+
+    async def scenario() -> FakeSlack:
+        fake = FakeSlack(TOKEN)
+        async with serve(fake.app()) as base:
+            sink = web_api(fake, base)
+            ts = (await sink.deliver(make_alert())).ref
+            await sink.follow_up(notice("reminder", make_alert()), ts)
+            await sink.follow_up(notice("escalation", make_alert()), None)
+            await sink.follow_up(digest, None)
+            hook = SlackSink(webhook_url=f"{base}{fake.webhook_path}")
+            await hook.deliver(make_alert())
+            await hook.follow_up(digest, None)
+            await sink.close()
+            await hook.close()
+        return fake
+
+    fake = asyncio.run(scenario())
+    posted = [json.loads(seen.body) for seen in fake.seen]
+    assert len(posted) == 6
+    assert [(body.get("unfurl_links"), body.get("unfurl_media")) for body in posted] == [(False, False)] * 6
+
+
 def test_chat_update_429_is_retryable_with_its_retry_after() -> None:
     async def scenario() -> tuple[FakeSlack, DeliveryError]:
         fake = FakeSlack(TOKEN)
