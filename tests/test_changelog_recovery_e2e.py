@@ -38,11 +38,13 @@ def write_one_batch(bootstrap: str, keys: list[str]) -> None:
     finally:
         admin.close()  # an open client's network thread outlives the test (and its broker), drawing on `random`
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=500)
-    for key in keys:
-        value = {"at": time.time(), "origin": "1:9999:normal"}
-        producer.send(CHANGELOG, key=json.dumps(key).encode(), value=json.dumps(value).encode(), partition=0)
-    producer.flush()
-    producer.close()
+    try:
+        for key in keys:
+            value = {"at": time.time(), "origin": "1:9999:normal"}
+            producer.send(CHANGELOG, key=json.dumps(key).encode(), value=json.dumps(value).encode(), partition=0)
+        producer.flush()
+    finally:
+        producer.close()
 
 
 def test_posts_remembered_in_the_changelogs_last_batch_are_not_alerted_again(tmp_path):

@@ -70,27 +70,29 @@ def test_posts_flow_to_alerts_and_bad_input_to_dead_letters(monitor):
     log = " ".join(monitor.log().split())
     assert "The embedded broker keeps everything in memory: stopping or restarting `pot run` loses queued posts" in log
     producer = KafkaProducer(bootstrap_servers=monitor.broker)
-    for post, _ in VALID:
-        producer.send("e2e.posts", key=f"twitter:{post['id']}".encode(), value=json.dumps(post).encode())
-    producer.send("e2e.posts", key=b"twitter:e5", value=json.dumps(OTHER).encode())
-    invalid = {
-        "not_json": b"{this is not json",
-        "not_utf8": b'{"id": "\xff\xfe"}',
-        "missing_field": json.dumps({"id": "x1", "text": "hello", "created_at": "2026-11-23T09:00:00Z", "author": {}}).encode(),
-        "wrong_type": json.dumps({**make_post("x2", "hi", "en"), "author": {"id": "u", "followers": "lots"}}).encode(),
-        "bad_timestamp": json.dumps(make_post("x3", "hi", "en", created_at="last tuesday")).encode(),
-        "too_large": json.dumps(make_post("x4", "A" * 70_000, "en")).encode(),
-    }
-    for raw in invalid.values():
-        producer.send("e2e.posts", value=raw)
-    producer.flush()
+    try:
+        for post, _ in VALID:
+            producer.send("e2e.posts", key=f"twitter:{post['id']}".encode(), value=json.dumps(post).encode())
+        producer.send("e2e.posts", key=b"twitter:e5", value=json.dumps(OTHER).encode())
+        invalid = {
+            "not_json": b"{this is not json",
+            "not_utf8": b'{"id": "\xff\xfe"}',
+            "missing_field": json.dumps({"id": "x1", "text": "hello", "created_at": "2026-11-23T09:00:00Z", "author": {}}).encode(),
+            "wrong_type": json.dumps({**make_post("x2", "hi", "en"), "author": {"id": "u", "followers": "lots"}}).encode(),
+            "bad_timestamp": json.dumps(make_post("x3", "hi", "en", created_at="last tuesday")).encode(),
+            "too_large": json.dumps(make_post("x4", "A" * 70_000, "en")).encode(),
+        }
+        for raw in invalid.values():
+            producer.send("e2e.posts", value=raw)
+        producer.flush()
 
-    assert wait_for(lambda: len(monitor.alerts()) >= len(VALID), 90), monitor.log()[-3000:]
-    # A duplicate of the complaint (same platform and id, even with other text) raises nothing.
-    duplicate = {**VALID[0][0], "text": "still waiting!!"}
-    producer.send("e2e.posts", key=b"twitter:e1", value=json.dumps(duplicate).encode())
-    producer.flush()
-    producer.close()
+        assert wait_for(lambda: len(monitor.alerts()) >= len(VALID), 90), monitor.log()[-3000:]
+        # A duplicate of the complaint (same platform and id, even with other text) raises nothing.
+        duplicate = {**VALID[0][0], "text": "still waiting!!"}
+        producer.send("e2e.posts", key=b"twitter:e1", value=json.dumps(duplicate).encode())
+        producer.flush()
+    finally:
+        producer.close()
 
     dead = wait_for(lambda: [d for d in read_topic(monitor.broker, "e2e.dlq") if d["source_topic"] == "e2e.posts"]
                     if len(read_topic(monitor.broker, "e2e.dlq")) >= len(invalid) else None, 60)

@@ -29,24 +29,28 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def end_the_changelog_with_a_batch(bootstrap: str, topic: str, partitions: int) -> None:
     """Write each partition's last record again, three times in one batch (same key and value: same table)."""
     consumer = KafkaConsumer(bootstrap_servers=[bootstrap], enable_auto_commit=False)
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    ends = consumer.end_offsets(tps)
-    last = {}
-    for tp in tps:
-        consumer.seek(tp, max(0, ends[tp] - 1))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and len(last) < partitions:
-        for tp, records in consumer.poll(500).items():
-            last[tp] = records[-1]
-    consumer.close()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        last = {}
+        for tp in tps:
+            consumer.seek(tp, max(0, ends[tp] - 1))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(last) < partitions:
+            for tp, records in consumer.poll(500).items():
+                last[tp] = records[-1]
+    finally:
+        consumer.close()
     assert len(last) == partitions, "every partition of the changelog has records"
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=200)
-    for tp, record in last.items():
-        for _ in range(3):
-            producer.send(topic, key=record.key, value=record.value, partition=tp.partition)
-    producer.flush()
-    producer.close()
+    try:
+        for tp, record in last.items():
+            for _ in range(3):
+                producer.send(topic, key=record.key, value=record.value, partition=tp.partition)
+        producer.flush()
+    finally:
+        producer.close()
 
 
 def test_a_recovered_worker_survives_the_next_rebalance(tmp_path):
