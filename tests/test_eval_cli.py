@@ -191,3 +191,26 @@ def test_pot_eval_refuses_missing_files_and_unknown_classifiers(tmp_path: Path, 
     data = write_jsonl(tmp_path / "ok.jsonl", [{"text": "fine", "label": "praise"}])
     code, output = run_pot(["eval", str(data), "--classifier", "no-such-model"], tiny_model)
     assert code == 2 and "no-such-model" in output
+
+
+def test_pot_classify_refuses_a_json_object_without_text_instead_of_labelling_its_raw_json(tmp_path: Path, monkeypatch) -> None:
+    """A JSONL file whose posts carry ``body`` instead of ``text`` must not print a label for every line's JSON."""
+    seen: list[str] = []
+
+    class Recording(LookupClassifier):
+        def predict(self, texts: Sequence[str]) -> list[Prediction]:
+            seen.extend(texts)
+            return [Prediction("other", 1.0, {k: float(k == "other") for k in LABELS}) for _ in texts]
+
+    monkeypatch.setattr("streams.cli.model.load_classifier", lambda *args, **kwargs: Recording({}))
+    data = tmp_path / "posts.jsonl"
+    data.write_text(
+        "\n".join([json.dumps({"text": "parcel late again"}), json.dumps({"body": "wrong field", "id": 7}), "a plain line",
+                   "", json.dumps({"text": None}), "[1, 2]"]) + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["classify", str(data)])
+    assert result.exit_code == 1
+    assert seen == ["parcel late again", "a plain line", "[1, 2]"]
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines() if line.startswith("{")] == seen
+    assert "line 2" in result.output and '"body"' in result.output and "line 5" in result.output

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from classifiers.train_cli import register as _register_train
 
 from .base import cli, err, load_classifier, settings_or_exit
 
-__all__ = ["classify", "compare", "evaluate"]
+__all__ = ["classify", "compare", "evaluate", "read_texts"]
 
 
 @cli.command()
 def classify(
-    file: str = typer.Argument("-", help="JSONL with a `text` field, or plain lines; - for standard input."),
+    file: str = typer.Argument(
+        "-", help="JSONL with a `text` field, or plain lines; - for standard input. A JSON object without a string `text` is refused (exit 1)."
+    ),
     classifier: Optional[str] = typer.Option(None, help="Classifier name (entry point).", envvar="POT_CLASSIFIER"),
     batch_size: int = typer.Option(32, min=1, help="Posts per classifier call."),
 ) -> None:
@@ -33,16 +37,9 @@ def classify(
         err.print(f"[red]no such file:[/red] {file}")
         raise typer.Exit(2)
     source = sys.stdin if file == "-" else open(file, encoding="utf-8")
-    texts: list[str] = []
-    for line in source:
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            texts.append(obj["text"] if isinstance(obj, dict) and isinstance(obj.get("text"), str) else line)
-        except json.JSONDecodeError:
-            texts.append(line)
+    texts, refused = read_texts(source)
+    for message in refused:
+        err.print(f"[red]{escape(message)}[/red]")
     with err.status(f"loading {settings.classifier}"):
         model = load_classifier(settings.classifier, "classifier", in_process=False)
     for start in range(0, len(texts), batch_size):
@@ -52,6 +49,35 @@ def classify(
                    "scores": {label: round(score, 4) for label, score in p.scores.items()},
                    "lang": p.lang, "model": model.name, "version": model.version}
             print(json.dumps(out, ensure_ascii=False), flush=True)
+    if refused:
+        raise typer.Exit(1)
+
+
+def read_texts(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The texts to classify, and one message per line refused.
+
+    A JSON object without a string ``text`` (a field named ``body``, a null) is refused, not classified as its
+    raw JSON: that would print a confident label for words nobody wrote. Any other line, JSON or not, is a post.
+    """
+    texts: list[str] = []
+    refused: list[str] = []
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            texts.append(line)
+            continue
+        if not isinstance(obj, dict):
+            texts.append(line)
+        elif isinstance(obj.get("text"), str):
+            texts.append(obj["text"])
+        else:
+            keys = ", ".join(json.dumps(key) for key in sorted(obj)[:8]) or "none"
+            refused.append(f"line {number}: a JSON object needs a string `text` field (its fields: {keys}); not classified")
+    return texts, refused
 
 
 @cli.command("eval")
