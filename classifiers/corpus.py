@@ -4,6 +4,7 @@ Held-out sets (never trained on, never used to choose a setting):
 
 * ``brand_posts``: the project's old ``*_test.jsonl`` (same writer as its training files);
 * ``independent``: written from LABELS.md by a writer who never saw the training files;
+* ``unseen_languages``: written the same way in languages no training file is written in;
 * ``<source>``: each real source's hash held-out split with the source's labels, and
   ``<source>@guide`` the same posts with the guide's labels (:mod:`classifiers.relabel`).
 
@@ -19,7 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .datasets import Example, brand_split, independent_set, real_split, world_set
+from .datasets import Example, brand_split, independent_set, real_split, unseen_languages_set, world_set
 from .neardup import near_duplicates
 from .relabel import apply_overrides, load_overrides
 
@@ -42,6 +43,9 @@ def heldout_sets(
     independent = independent_set(world_root / "independent" if world_root else None)
     if independent:
         sets["independent"] = independent
+    unseen = unseen_languages_set(world_root / "unseen" if world_root else None)
+    if unseen:
+        sets["unseen_languages"] = unseen
     real = real_split("test", real_dir)
     guided, _ = apply_overrides(real, load_overrides())
     for source in sorted({e.source for e in real}):

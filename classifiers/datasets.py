@@ -10,6 +10,8 @@ Sources:
 * an independent held-out set written from LABELS.md alone by a writer who never
   saw the training files (``classifiers/data/independent/<lang>.jsonl``): never
   trained on, never used to choose a setting;
+* a held-out set in languages no training file is written in (``classifiers/data/unseen/<lang>.jsonl``),
+  by other writers in the same way: what a post in a language nobody wrote examples for gets;
 * the real, publicly labelled posts beside the project (``../shared/data/real``),
   split by a hash of the text: 20 % held out, never trained on. The split does
   not depend on file order or on which other files are present. Labels the guide
@@ -66,7 +68,7 @@ def read_jsonl(path: Path, source: str | None = None) -> list[Example]:
 
 
 def data_dir(name: str) -> Path:
-    """A folder under ``classifiers/data`` (``world``, ``independent``, ``relabel``)."""
+    """A folder under ``classifiers/data`` (``world``, ``independent``, ``unseen``, ``relabel``)."""
     return Path(str(files("classifiers").joinpath("data", name)))
 
 
@@ -105,6 +107,17 @@ def independent_set(directory: Path | None = None) -> list[Example]:
     out: list[Example] = []
     for path in _language_files(directory):
         out += read_jsonl(path, source="independent")
+    return out
+
+
+def unseen_languages_set(directory: Path | None = None) -> list[Example]:
+    """Held-out posts in languages no training file is written in; never train on them or choose settings by them."""
+    directory = directory or data_dir("unseen")
+    if not directory.is_dir():
+        return []
+    out: list[Example] = []
+    for path in _language_files(directory):
+        out += read_jsonl(path, source="unseen_languages")
     return out
 
 

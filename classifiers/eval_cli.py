@@ -38,13 +38,15 @@ class EvalSet:
 
 def default_sets(real_dir: Path | None, data_root: Path | None = None) -> list[EvalSet]:
     """The held-out sets the model cards use (:func:`classifiers.corpus.heldout_sets`): the project's old
-    brand-post test split, the independent set, then each real source's held-out split twice, with the
-    source's labels and with the guide's (``<source>@guide``); real sets are absent without the shared data."""
+    brand-post test split, the independent set, the unseen-languages set, then each real source's held-out
+    split twice, with the source's labels and with the guide's (``<source>@guide``); real sets are absent
+    without the shared data."""
     from .corpus import GUIDE_SUFFIX, heldout_sets
 
     origins = {
         "brand_posts": "classifiers/data/brand_posts/*_test.jsonl",
         "independent": "classifiers/data/independent/*.jsonl (never trained on)",
+        "unseen_languages": "classifiers/data/unseen/*.jsonl (languages no training file is written in; never trained on)",
     }
     sets = []
     for name, examples in heldout_sets(real_dir, data_root).items():

@@ -42,7 +42,7 @@ def train(
     seed: int = typer.Option(13, help="Seed for the split shuffles, initialisation and sampling; the card records it."),
     bf16: bool = typer.Option(True, help="bfloat16 autocast in training steps (fp32 master weights)."),
     score: bool = typer.Option(True, help="Score every held-out set at the end (off for a settings sweep)."),
-    data_root: Optional[Path] = typer.Option(None, help="Folder holding world/ and independent/ (default: classifiers/data)."),
+    data_root: Optional[Path] = typer.Option(None, help="Folder holding world/, independent/ and unseen/ (default: classifiers/data)."),
     exclude_lang: list[str] = typer.Option([], help="Leave this language out of training (leave-one-language-out check)."),
     version: Optional[str] = typer.Option(None, help="Version written into the card (default: the folder's name)."),
 ) -> None:

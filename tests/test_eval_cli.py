@@ -13,7 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from classifiers import LABELS, Classifier, Prediction
-from classifiers.datasets import brand_split, independent_set, is_heldout
+from classifiers.datasets import brand_split, independent_set, is_heldout, unseen_languages_set
 from classifiers.eval_cli import evaluate_sets, file_sets, load_sets, plot_confusions, print_report, sample
 from streams.cli import cli
 
@@ -100,7 +100,7 @@ def test_default_sets_are_the_held_out_splits_one_per_source(tmp_path: Path) -> 
     write_jsonl(real / "forum_en.jsonl", rows[:100])
     write_jsonl(real / "reviews_en.jsonl", rows[100:])
     sets = load_sets([], real)
-    own = ["brand_posts"] + (["independent"] if independent_set() else [])
+    own = ["brand_posts"] + (["independent"] if independent_set() else []) + (["unseen_languages"] if unseen_languages_set() else [])
     assert [s.name for s in sets] == own + ["forum_en", "forum_en@guide", "reviews_en", "reviews_en@guide"]
     assert [e.text for e in sets[0].examples] == [e.text for e in brand_split("test")]
     real_sets = sets[len(own):]
@@ -172,7 +172,8 @@ def test_pot_eval_defaults_to_the_held_out_sets(tmp_path: Path, tiny_model: Path
                             "--out-json", str(out_json), "--out-png", str(tmp_path / "c.png")], tiny_model)
     assert code == 0, output
     sets = json.loads(out_json.read_text())["sets"]
-    assert list(sets) == ["brand_posts"] + (["independent"] if independent_set() else []) + ["tweets_en", "tweets_en@guide"]
+    own = ["brand_posts"] + (["independent"] if independent_set() else []) + (["unseen_languages"] if unseen_languages_set() else [])
+    assert list(sets) == own + ["tweets_en", "tweets_en@guide"]
     assert sets["brand_posts"]["n"] == 8 and 0 < sets["tweets_en"]["n"] <= 8
 
 

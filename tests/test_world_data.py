@@ -13,7 +13,7 @@ import pytest
 
 from classifiers.base import LABELS
 from classifiers.corpus import build_corpus
-from classifiers.datasets import data_dir, independent_set, world_set
+from classifiers.datasets import brand_split, data_dir, independent_set, read_jsonl, unseen_languages_set, world_set
 
 LANGUAGES = {"cs", "de", "el", "en", "es", "fr", "he", "it", "nl", "pl", "pt", "ro"}
 STYLES = {"review", "comment", "tweet", "forum", "other-style"}
@@ -49,3 +49,16 @@ def test_no_world_post_reaches_training_as_a_held_out_post() -> None:
     corpus = build_corpus(real_dir=None)
     trained = {e.text.strip().casefold() for e in corpus.train + corpus.validation}
     assert not held_out & trained
+
+
+def test_the_unseen_languages_set_is_in_languages_no_training_row_is_written_in() -> None:
+    """Its figure stands for "a language nobody wrote examples for" only while no training row shares a language."""
+    for path in sorted(data_dir("unseen").glob("*.jsonl")):
+        assert {e.lang for e in read_jsonl(path)} == {path.stem}, path
+    unseen = unseen_languages_set()
+    languages = {e.lang for e in unseen}
+    assert len(languages) >= 6 and not languages & LANGUAGES
+    for lang in languages:
+        assert {e.label for e in unseen if e.lang == lang} == set(LABELS), lang
+    assert not languages & {e.lang for e in world_set() + brand_split("train")}
+    assert build_corpus(real_dir=None).tests["unseen_languages"] == unseen
