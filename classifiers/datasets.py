@@ -99,26 +99,21 @@ def world_set(directory: Path | None = None) -> list[Example]:
     return out
 
 
-def independent_set(directory: Path | None = None) -> list[Example]:
-    """The independent held-out set (every language); never train on it or choose settings by it."""
-    directory = directory or data_dir("independent")
+def _language_folder(directory: Path, source: str) -> list[Example]:
+    """Every ``<lang>.jsonl`` of a held-out folder as one set (none when the folder is absent)."""
     if not directory.is_dir():
         return []
-    out: list[Example] = []
-    for path in _language_files(directory):
-        out += read_jsonl(path, source="independent")
-    return out
+    return [example for path in _language_files(directory) for example in read_jsonl(path, source=source)]
+
+
+def independent_set(directory: Path | None = None) -> list[Example]:
+    """The independent held-out set (every language); never train on it or choose settings by it."""
+    return _language_folder(directory or data_dir("independent"), "independent")
 
 
 def unseen_languages_set(directory: Path | None = None) -> list[Example]:
     """Held-out posts in languages no training file is written in; never train on them or choose settings by them."""
-    directory = directory or data_dir("unseen")
-    if not directory.is_dir():
-        return []
-    out: list[Example] = []
-    for path in _language_files(directory):
-        out += read_jsonl(path, source="unseen_languages")
-    return out
+    return _language_folder(directory or data_dir("unseen"), "unseen_languages")
 
 
 def is_heldout(text: str, share: float = REAL_HELDOUT_SHARE) -> bool:
