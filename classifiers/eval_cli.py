@@ -59,7 +59,7 @@ def default_sets(real_dir: Path | None, data_root: Path | None = None) -> list[E
 
 
 def file_sets(paths: Sequence[Path]) -> list[EvalSet]:
-    """One set per JSONL file (``text``, ``label``, optional ``lang``), named by the file's stem."""
+    """One set per JSONL file (``text``, ``label``, optional ``lang``), named by the file's stem; an empty file is an error."""
     sets: list[EvalSet] = []
     seen: set[str] = set()
     for path in paths:
@@ -67,7 +67,10 @@ def file_sets(paths: Sequence[Path]) -> list[EvalSet]:
         while name in seen:  # two files with one stem, from different folders
             name += "'"
         seen.add(name)
-        sets.append(EvalSet(name, read_jsonl(path, source=name), str(path)))
+        examples = read_jsonl(path, source=name)
+        if not examples:  # an empty export would otherwise drop out of the report without a word
+            raise ValueError(f"{path}: no labelled posts")
+        sets.append(EvalSet(name, examples, str(path)))
     return sets
 
 

@@ -190,6 +190,18 @@ def test_pot_eval_names_the_bad_line(tmp_path: Path, tiny_model: Path) -> None:
     assert not (tmp_path / "r.json").exists()
 
 
+def test_pot_eval_refuses_a_file_without_posts_instead_of_an_empty_report(tmp_path: Path, tiny_model: Path) -> None:
+    """A wrongly exported (empty) file used to give a report with no sets and exit 0: nothing said it scored nothing."""
+    good = write_jsonl(tmp_path / "good.jsonl", [{"text": "fine", "label": "praise"}])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    code, output = run_pot(["eval", str(good), str(empty), "--classifier", "hf-sequence", "--out-json", str(tmp_path / "r.json")], tiny_model)
+    assert code == 2
+    flat = "".join(output.split())
+    assert "empty.jsonl" in flat and "nolabelledposts" in flat
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_pot_eval_refuses_missing_files_and_unknown_classifiers(tmp_path: Path, tiny_model: Path) -> None:
     code, output = run_pot(["eval", str(tmp_path / "nope.jsonl")], tiny_model)
     assert code == 2 and "no such file" in output
