@@ -197,3 +197,22 @@ def test_native_dead_letters_name_their_stage_and_replay_by_mapping_again(tmp_pa
     refused = pot("dlq", "replay", "--stage", "map", **env)
     assert refused.returncode == 1 and "unknown_shape" in refused.stderr
     assert len(list(read_records({"bootstrap_servers": [broker.bootstrap]}, "n.posts"))) == 1
+
+
+def test_send_reads_a_pipe_the_shell_hands_over(tmp_path: Path) -> None:
+    """`pot send --dry-run <(export-posts)` was refused as "no such file": a pipe is not a regular file."""
+    fifo = tmp_path / "posts.pipe"
+    os.mkfifo(fifo)
+    tweet = json.dumps({"data": {"id": "7", "text": "my parcel is late", "author_id": "42", "created_at": "2026-11-23T09:00:00Z"}})
+
+    def feed() -> None:
+        with open(fifo, "w") as pipe:
+            pipe.write(tweet + "\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    sent = pot("send", "--dry-run", "--format", "x", str(fifo))
+    writer.join(timeout=10)
+    assert sent.returncode == 0, sent.stderr
+    assert [json.loads(line)["text"] for line in sent.stdout.splitlines()] == ["my parcel is late"]
+    assert pot("send", "--dry-run", str(tmp_path)).returncode == 2, "a folder is still refused"

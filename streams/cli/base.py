@@ -13,7 +13,8 @@ from rich.markup import escape
 from ..config import Settings
 
 __all__ = [
-    "BROKER_FILE", "cli", "client_settings", "err", "load_classifier", "settings_or_exit", "unknown_variable_lines",
+    "BROKER_FILE", "cli", "client_settings", "err", "load_classifier", "readable_input", "settings_or_exit",
+    "unknown_variable_lines",
 ]
 
 cli = typer.Typer(
@@ -23,6 +24,14 @@ cli = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 BROKER_FILE = "broker.url"
+
+
+def readable_input(path: Path) -> bool:
+    """Whether ``path`` can be read as an input file.
+
+    Not only regular files: a shell's ``<(command)`` or ``/dev/stdin`` is a pipe, read once the same way.
+    """
+    return path.exists() and not path.is_dir()
 
 
 def _version(value: bool) -> None:

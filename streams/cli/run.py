@@ -11,7 +11,7 @@ import typer
 
 from sinks.settings import SlackSettings
 
-from .base import BROKER_FILE, cli, client_settings, err, load_classifier, settings_or_exit
+from .base import BROKER_FILE, cli, client_settings, err, load_classifier, readable_input, settings_or_exit
 from .connect import check_connectors, start_connectors
 
 __all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send", "slack_status"]
@@ -195,7 +195,7 @@ def send(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     path = None if file == "-" else Path(file)
-    if path is not None and not path.is_file():
+    if path is not None and not readable_input(path):
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)
     if dry_run:
