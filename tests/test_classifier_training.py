@@ -12,7 +12,7 @@ import pytest
 
 from classifiers.base import LABELS
 from classifiers.corpus import GUIDE_SUFFIX, build_corpus
-from classifiers.datasets import Example, is_heldout
+from classifiers.datasets import Example, default_real_dir, is_heldout, read_jsonl
 from classifiers.head import LinearHead
 from classifiers.neardup import near_duplicates, normalise
 from classifiers.relabel import apply_overrides, load_overrides, text_key
@@ -72,6 +72,20 @@ def test_overrides_apply_only_against_the_label_they_were_decided_on(tmp_path: P
     out, changed = apply_overrides(rows, overrides)
     assert [e.label for e in out] == ["complaint", "question", "suggestion"]
     assert changed == {"forum_en": 1}
+
+
+def test_every_shipped_override_names_a_real_post_with_the_label_it_was_decided_against() -> None:
+    """An override that matches no post (a text edited upstream, a wrong hash) would silently change nothing."""
+    real = default_real_dir()
+    if real is None:
+        pytest.skip("../shared/data/real is not beside this checkout")
+    overrides = load_overrides()
+    assert {source for source, _ in overrides} <= {p.stem for p in real.glob("*.jsonl")}
+    for path in sorted(real.glob("*.jsonl")):
+        labels = {text_key(e.text): e.label for e in read_jsonl(path, source=path.stem)}
+        mine = [o for (source, _), o in overrides.items() if source == path.stem]
+        unmatched = [o.sha256[:12] for o in mine if labels.get(o.sha256) != o.from_label]
+        assert not unmatched, f"{path.stem}: {len(unmatched)} overrides match no post with their from label"
 
 
 def test_corpus_keeps_held_out_sets_apart_and_drops_their_near_duplicates(data_root: Path, real_dir: Path) -> None:
