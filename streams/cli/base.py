@@ -13,7 +13,7 @@ from rich.markup import escape
 from ..config import Settings
 
 __all__ = [
-    "BROKER_FILE", "cli", "client_settings", "err", "load_classifier", "readable_input", "settings_or_exit",
+    "BROKER_FILE", "cli", "client_settings", "err", "exit_unless_readable", "load_classifier", "settings_or_exit",
     "unknown_variable_lines",
 ]
 
@@ -26,12 +26,15 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 BROKER_FILE = "broker.url"
 
 
-def readable_input(path: Path) -> bool:
-    """Whether ``path`` can be read as an input file.
+def exit_unless_readable(*paths: Path) -> None:
+    """Stop with exit 2 naming every input that cannot be read.
 
-    Not only regular files: a shell's ``<(command)`` or ``/dev/stdin`` is a pipe, read once the same way.
+    Not only regular files are inputs: a shell's ``<(command)`` or ``/dev/stdin`` is a pipe, read once the same way.
     """
-    return path.exists() and not path.is_dir()
+    missing = [str(p) for p in paths if not p.exists() or p.is_dir()]
+    if missing:
+        err.print(f"[red]no such file:[/red] {', '.join(missing)}")
+        raise typer.Exit(2)
 
 
 def _version(value: bool) -> None:

@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from classifiers.train_cli import register as _register_train
 
-from .base import cli, err, load_classifier, readable_input, settings_or_exit
+from .base import cli, err, exit_unless_readable, load_classifier, settings_or_exit
 
 __all__ = ["classify", "compare", "evaluate", "read_texts"]
 
@@ -33,9 +33,8 @@ def classify(
     """Print one JSON prediction per input line: the quickest way to try a model."""
 
     settings = settings_or_exit(classifier=classifier)
-    if file != "-" and not readable_input(Path(file)):
-        err.print(f"[red]no such file:[/red] {file}")
-        raise typer.Exit(2)
+    if file != "-":
+        exit_unless_readable(Path(file))
     source = sys.stdin if file == "-" else open(file, encoding="utf-8")
     texts, refused = read_texts(source)
     for message in refused:
@@ -98,10 +97,7 @@ def evaluate(
     from classifiers.eval_cli import evaluate_sets, load_sets, plot_confusions, print_report, write_json
 
     settings = settings_or_exit(classifier=classifier)
-    missing = [str(p) for p in data or [] if not readable_input(p)]
-    if missing:
-        err.print(f"[red]no such file:[/red] {', '.join(missing)}")
-        raise typer.Exit(2)
+    exit_unless_readable(*(data or []))
     try:
         sets = load_sets(data or [], real_dir or default_real_dir(), limit)
     except (ValueError, KeyError) as exc:  # a bad label, a line that is not JSON or has no text

@@ -11,7 +11,7 @@ import typer
 
 from sinks.settings import SlackSettings
 
-from .base import BROKER_FILE, cli, client_settings, err, load_classifier, readable_input, settings_or_exit
+from .base import BROKER_FILE, cli, client_settings, err, exit_unless_readable, load_classifier, settings_or_exit
 from .connect import check_connectors, start_connectors
 
 __all__ = ["EMBEDDED_NOTICE", "run", "sample_file", "send", "slack_status"]
@@ -195,9 +195,8 @@ def send(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     path = None if file == "-" else Path(file)
-    if path is not None and not readable_input(path):
-        err.print(f"[red]no such file:[/red] {path}")
-        raise typer.Exit(2)
+    if path is not None:
+        exit_unless_readable(path)
     if dry_run:
         with (open(path, "rb") if path is not None else sys.stdin.buffer) as source:
             result = native.dry_run(format, source, sys.stdout, err, settings_or_exit(data_dir=data_dir).max_post_bytes)
