@@ -3,9 +3,9 @@
 The real sources label by their own schemes (a mini-bar "feature request" may carry
 a grievance, which LABELS.md's tie-break 1 makes a ``complaint``; a tweet-act
 "suggestion" may be advice to followers, not a proposal to anyone who could act on
-it). Rows whose label the guide reads differently were flagged (by rules and by
-disagreement with a model), read by a person, and decided by LABELS.md; PolEmo's and the
-forum's rows were all read, blind and then adjudicated (the folder's README says how).
+it). Every row of every source was read blind by the guide, and each disagreement with
+the source's label was decided by LABELS.md (the folder's README says how and how
+many changed).
 The decisions live in ``classifiers/data/relabel/<source>.jsonl``, one per line::
 
     {"sha256": "<sha256 of the UTF-8 text>", "from": "suggestion", "to": "complaint", "reason": "tie-break 1: ..."}
