@@ -39,7 +39,7 @@ from .datasets import Example
 from .e5_head import DEFAULT_HEAD
 from .embedding import E5_PREFIX, embed, embed_sorted
 from .head import LinearHead
-from .tuning import OWN_SOURCES, choose_biases, group_scores, progress_bar, scored_sets, write_card
+from .tuning import OWN_SOURCES, choose_biases, class_table, group_scores, progress_bar, row_weights, scored_sets, write_card
 
 TARGETS = {"qv": ["query", "value"], "all": ["query", "key", "value", "dense"]}
 
@@ -96,24 +96,6 @@ def _trainable(model: Any, config: FinetuneConfig) -> tuple[Any, list[Any]]:
     else:
         raise ValueError(f"mode must be 'lora' or 'full', not {config.mode!r}")
     return model, [p for p in model.parameters() if p.requires_grad]
-
-
-def _weights(batch: list[Example], table: dict[tuple[bool, str], float], real_weight: float) -> list[float]:
-    return [table.get((e.source not in OWN_SOURCES, e.label), 1.0) * (real_weight if e.source not in OWN_SOURCES else 1.0) for e in batch]
-
-
-def _class_table(rows: list[Example], balanced: bool) -> dict[tuple[bool, str], float]:
-    """Per (is-real, label) weights that make each label weigh the same within its group."""
-    if not balanced:
-        return {}
-    table: dict[tuple[bool, str], float] = {}
-    for is_real in (False, True):
-        group = [e for e in rows if (e.source not in OWN_SOURCES) == is_real]
-        counts = {label: sum(e.label == label for e in group) for label in LABELS}
-        present = [label for label in LABELS if counts[label]]
-        for label in present:
-            table[(is_real, label)] = len(group) / (len(present) * counts[label])
-    return table
 
 
 def _batches(rows: list[Example], tokenizer: Any, batch_size: int, rng: random.Random) -> list[list[Example]]:
@@ -197,7 +179,7 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
     history = []
     for epoch in range(1, config.epochs + 1):
         sample = own + rng.sample(real, min(config.real_per_epoch, len(real)))
-        table = _class_table(sample, config.class_weights)
+        table = class_table(sample, config.class_weights)
         batches = _batches(sample, tokenizer, config.batch_size, rng)
         model.train()
         total, seen, t0 = 0.0, 0, time.time()
@@ -205,7 +187,7 @@ def finetune(config: FinetuneConfig, console: Console | None = None, corpus: Cor
             task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(sample))
             for batch in batches:
                 y = torch.tensor([LABELS.index(e.label) for e in batch])
-                w = torch.tensor(_weights(batch, table, config.real_weight))
+                w = torch.tensor(row_weights(batch, table, config.real_weight))
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                     pooled = embed(model, tokenizer, [e.text for e in batch], config.max_length, E5_PREFIX)
                 logits = head(pooled) * scale

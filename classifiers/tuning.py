@@ -27,6 +27,27 @@ def progress_bar(console: Console) -> Progress:
     )
 
 
+def class_table(rows: Sequence[Example], balanced: bool) -> dict[tuple[bool, str], float]:
+    """Per (is-real, label) weights that make each label weigh the same within its group (the project's
+    posts, the real ones): without them the real sources' many ``other`` and ``praise`` rows outvote the
+    rarer labels a person must answer."""
+    if not balanced:
+        return {}
+    table: dict[tuple[bool, str], float] = {}
+    for is_real in (False, True):
+        group = [e for e in rows if (e.source not in OWN_SOURCES) == is_real]
+        counts = {label: sum(e.label == label for e in group) for label in LABELS}
+        present = [label for label in LABELS if counts[label]]
+        for label in present:
+            table[(is_real, label)] = len(group) / (len(present) * counts[label])
+    return table
+
+
+def row_weights(rows: Sequence[Example], table: dict[tuple[bool, str], float], real_weight: float) -> list[float]:
+    """Each row's loss weight: its label's weight within its group, times ``real_weight`` for a real post."""
+    return [table.get((e.source not in OWN_SOURCES, e.label), 1.0) * (real_weight if e.source not in OWN_SOURCES else 1.0) for e in rows]
+
+
 def group_scores(examples: Sequence[Example], predicted: Sequence[str]) -> dict[str, float]:
     """Validation scores: macro-F1 of the project's posts, mean macro-F1 of the real sources, their mean.
 
