@@ -66,37 +66,3 @@ def test_a_floor_nothing_reaches_is_an_error_naming_the_best():
     with pytest.raises(ValueError, match="0.9661"):
         choose_setting(SEARCH, 0.99)
 
-
-def test_leaving_a_writer_out_scores_that_writer_on_a_head_that_never_saw_it():
-    """Writer b swaps praise and complaint, and writes each in a register of its own (dimensions 5 and 6): a head
-    that saw b learns its habit, a head without b cannot, so b's left-out score is low and its in-sample one high."""
-    from rich.console import Console
-
-    from classifiers.refit import search_settings
-
-    rng = np.random.default_rng(3)
-
-    def writer(name: str, n: int, swap: bool) -> tuple[np.ndarray, list[Example]]:
-        rows, vectors = [], []
-        for i in range(n):
-            true = ["praise", "complaint"][i % 2]
-            shown = {"praise": "complaint", "complaint": "praise"}[true] if swap else true
-            v = np.eye(8)[LABELS.index(true)] + rng.normal(0, 0.1, 8)
-            if swap:
-                v = 0.5 * v + np.eye(8)[5 + i % 2]
-            rows.append(Example(f"{name} {i}", shown, "en", "world", name))
-            vectors.append(v / np.linalg.norm(v))
-        return np.stack(vectors), rows
-
-    parts = [writer("a", 120, False), writer("b", 120, True), writer("c", 120, False)]
-    x = np.concatenate([p[0] for p in parts])
-    rows = [r for p in parts for r in p[1]]
-    val = np.arange(len(rows)) % 5 == 0
-    train_rows = [r for r, v in zip(rows, val) if not v]
-    val_rows = [r for r, v in zip(rows, val) if v]
-    search = search_settings(x[~val], train_rows, x[val], val_rows, [1.0], [100.0], Console(quiet=True), by_writer=True)
-    [cell] = search
-    assert set(cell["own_by_writer"]) == {"a", "b", "c"}
-    assert cell["own_by_writer"]["b"] < 0.3 and cell["own_by_writer"]["a"] > 0.9
-    plain = search_settings(x[~val], train_rows, x[val], val_rows, [1.0], [100.0], Console(quiet=True))[0]
-    assert plain["val_own_f1"] > 0.9 > cell["val_own_f1"]
