@@ -11,7 +11,8 @@ head's are eligible (the real sources and the project's posts pull a linear head
 for the independent set, which no choice may look at). Then the complaint and ``other`` biases and the temperature
 are chosen on validation, as for every head. The training rows were embedded by an encoder fine-tuned on them, so
 they sit further apart than new posts will; the validation rows, which no fine-tune saw, are what choose and
-calibrate.
+calibrate. The original's data settings (its data root, the languages it left out) are kept; posts it was given
+by `pot train --extra` are not (its card does not keep them).
 
 Tried on e5-small-v4 after every real source was read by the guide (session 19; its card's section "Linear head
 refitted on the read labels"): the guide's real mean rose 0.047-0.064 and the independent set fell 0.009-0.014, so
@@ -110,13 +111,15 @@ def refit(
     console = console or Console(stderr=True)
     started = time.time()
     original = json.loads((head_dir / "card.json").read_text())
-    if out_dir.resolve() == head_dir.resolve():
-        raise ValueError("--out must be another folder than the head refitted")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ValueError(f"{out_dir} is not empty: a refit writes a whole head folder, and files left there would load with it")
+    trained = original.get("config", {})
     path = resolve_encoder(original["encoder"])
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = apply_head_changes(AutoModel.from_pretrained(path), head_dir).eval()
-    max_length = int(original.get("config", {}).get("max_length", 128))
-    corpus = build_corpus(real_dir)
+    max_length = int(trained.get("max_length", 128))
+    world_root = Path(trained["world_root"]) if trained.get("world_root") else None
+    corpus = build_corpus(real_dir, world_root, frozenset(trained.get("exclude_langs", ())))
     console.print(f"embedding {len(corpus.train)} training and {len(corpus.validation)} validation rows with {head_dir.name}'s encoder")
     texts = [e.text for e in corpus.train + corpus.validation]
     vectors = []
@@ -130,16 +133,17 @@ def refit(
     old = LinearHead.load(head_dir)
     before = group_scores(corpus.validation, [old.labels[i] for i in old.logits(x_val).argmax(1)])
     search = search_settings(x_train, corpus.train, x_val, corpus.validation, real_weights, cs, console)
-    chosen = choose_setting(search, before["val_own_f1"] if keep_own else None)
+    floor = before["val_own_f1"] if keep_own else None
+    chosen = choose_setting(search, floor)
     console.print(f"chosen real weight {chosen['real_weight']}, C {chosen['C']} (validation {chosen['val_score']}; {head_dir.name}'s head {before['val_score']})")
     linear = fit_linear_head(x_train, corpus.train, chosen["real_weight"], chosen["C"])
-    calibration = choose_biases(linear, x_val, corpus.validation)
+    calibration = choose_biases(linear, x_val, corpus.validation, own_floor=floor)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for item in head_dir.iterdir():
-        if item.is_dir():
-            shutil.copytree(item, out_dir / item.name, dirs_exist_ok=True)
-        elif item.name in ENCODER_FILES:
-            shutil.copy2(item, out_dir / item.name)
+    if (head_dir / "adapter").is_dir():
+        shutil.copytree(head_dir / "adapter", out_dir / "adapter")
+    for name in ENCODER_FILES:
+        if (head_dir / name).is_file():
+            shutil.copy2(head_dir / name, out_dir / name)
     linear.save(out_dir)
     card: dict[str, Any] = {
         "version": version,
@@ -152,7 +156,7 @@ def refit(
         "calibration": calibration,
         "temperature": calibration["temperature"],
         "corpus": corpus.summary(),
-        "config": {**original.get("config", {}), "out_dir": str(out_dir), "version": version},
+        "config": {**trained, "out_dir": str(out_dir), "version": version, "real_dir": str(real_dir) if real_dir else None},
         "trained_in_s": round(time.time() - started, 1),
     }
     if score:

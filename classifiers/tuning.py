@@ -74,9 +74,15 @@ def group_scores(examples: Sequence[Example], predicted: Sequence[str]) -> dict[
     }
 
 
-def choose_biases(linear: LinearHead, x_val: np.ndarray, validation: Sequence[Example]) -> dict[str, Any]:
+def choose_biases(
+    linear: LinearHead, x_val: np.ndarray, validation: Sequence[Example], own_floor: float | None = None
+) -> dict[str, Any]:
     """Pick additive biases on the complaint and other logits by validation score, fold them into the
-    intercept, then fit the temperature on the same validation rows. Changes ``linear`` in place."""
+    intercept, then fit the temperature on the same validation rows. Changes ``linear`` in place.
+
+    With ``own_floor`` only biases that keep the project's posts' validation macro-F1 at or above it are
+    eligible (a head chosen for keeping them must not lose them to its biases); no bias at all is always
+    a candidate."""
     logits = linear.logits(x_val)
     c, o = LABELS.index("complaint"), LABELS.index("other")
     best: tuple[tuple[float, float, float], float, float, dict[str, float]] | None = None
@@ -86,6 +92,8 @@ def choose_biases(linear: LinearHead, x_val: np.ndarray, validation: Sequence[Ex
             shifted[:, c] += bc
             shifted[:, o] += bo
             s = group_scores(validation, [LABELS[i] for i in shifted.argmax(1)])
+            if own_floor is not None and s["val_own_f1"] < own_floor and (bc, bo) != (0.0, 0.0):
+                continue
             key = (s["val_score"], s["val_complaint_recall"], -abs(bc) - abs(bo))
             if best is None or key > best[0]:
                 best = (key, float(bc), float(bo), s)
