@@ -52,6 +52,27 @@ def stunnel_binary() -> str | None:
     return shutil.which("stunnel4") or shutil.which("stunnel")
 
 
+def start_stunnel(folder: Path, pki: Pki, port: int, connect: str, mtls: bool = False) -> subprocess.Popen[bytes]:
+    """stunnel accepting TLS on ``port`` (client certificates required when ``mtls``) and forwarding to ``connect``."""
+    binary = stunnel_binary()
+    assert binary, "stunnel4 is not installed (.ci/run installs it: apt-get install stunnel4)"
+    verify = f"CAfile = {pki.ca}\nverifyChain = yes\nrequireCert = yes\n" if mtls else ""
+    conf = folder / "stunnel.conf"
+    conf.write_text(
+        f"foreground = yes\npid =\ndebug = 3\n[kafka]\naccept = 127.0.0.1:{port}\n"
+        f"connect = {connect}\ncert = {pki.server_cert}\nkey = {pki.server_key}\n{verify}"
+    )
+    return subprocess.Popen([binary, str(conf)], stdout=open(folder / "stunnel.log", "ab"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+
+
+def wait_for_stunnel(stunnel: subprocess.Popen[bytes], address: str, folder: Path) -> None:
+    deadline = time.monotonic() + 15
+    while not _tcp_open(address, 0.5):
+        assert stunnel.poll() is None and time.monotonic() < deadline, (folder / "stunnel.log").read_text()
+        time.sleep(0.1)
+
+
 class TlsBroker:
     """Tansu on a loopback port behind stunnel; ``bootstrap`` is the TLS port. ``mtls``: client certificates required."""
 
@@ -67,22 +88,10 @@ class TlsBroker:
         return f"127.0.0.1:{self.tls_port}"
 
     def __enter__(self) -> "TlsBroker":
-        binary = stunnel_binary()
-        assert binary, "stunnel4 is not installed (.ci/run installs it: apt-get install stunnel4)"
         self.broker.advertised = f"tcp://127.0.0.1:{self.tls_port}"
-        verify = f"CAfile = {self.pki.ca}\nverifyChain = yes\nrequireCert = yes\n" if self.mtls else ""
-        conf = self.folder / "stunnel.conf"
-        conf.write_text(
-            f"foreground = yes\npid =\ndebug = 3\n[kafka]\naccept = 127.0.0.1:{self.tls_port}\n"
-            f"connect = {self.broker.bootstrap}\ncert = {self.pki.server_cert}\nkey = {self.pki.server_key}\n{verify}"
-        )
-        self.stunnel = subprocess.Popen([binary, str(conf)], stdout=open(self.folder / "stunnel.log", "ab"),
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.stunnel = start_stunnel(self.folder, self.pki, self.tls_port, self.broker.bootstrap, self.mtls)
         self.broker.start()
-        deadline = time.monotonic() + 15
-        while not _tcp_open(self.bootstrap, 0.5):
-            assert self.stunnel.poll() is None and time.monotonic() < deadline, (self.folder / "stunnel.log").read_text()
-            time.sleep(0.1)
+        wait_for_stunnel(self.stunnel, self.bootstrap, self.folder)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,9 +4,11 @@ Real TLS and mTLS: stunnel4 in front of the embedded broker (tests/kafka_tls.py)
 (kafka-python), whole-topic readers (kafka-python), aiokafka, and a whole `pot run` (faust). SASL: the
 vendored Tansu negotiates SCRAM when started with --authentication, but no user can be created on it
 (`tansu user create` cannot authenticate to an authenticated broker; kafka-python's
-AlterUserScramCredentials is refused before SASL: NotAuthenticated), so a successful SCRAM login cannot
-be shown here; what is shown is each client's SASL configuration as built, and that a wrong password or
-no credentials end in a clear error naming the variables and a non-zero exit.
+AlterUserScramCredentials is refused before SASL: NotAuthenticated). Against it: a wrong password or no
+credentials end in a clear error naming the variables and a non-zero exit. Successful SCRAM-SHA-256 and
+-512 logins are shown through tests/kafka_scram.py's door (Kafka's SASL exchange answered by scramp's
+RFC 5802 server, then a byte pipe to Tansu), over plaintext and TLS, by `pot send`, the readers, aiokafka
+and a whole `pot run`; the door counts every login it accepted or refused.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from streams.kafka.readers import read_records
 from streams.kafka.security import aiokafka_kwargs, faust_broker_kwargs, kafka_python_kwargs
 
 from .conftest import start_monitor, stop_monitor, wait_for
+from .kafka_scram import MECHANISMS, ScramBroker
 from .kafka_tls import TlsBroker, make_pki, stunnel_binary
 
 POST = {"id": "tls-1", "platform": "x", "text": "my card was charged twice and nobody answers", "author": {"id": "ann"},
@@ -246,3 +249,51 @@ def test_a_misspelt_broker_variable_stops_pot_run(tmp_path):
     assert result.returncode == 2
     assert "POT_BROKR is not a setting (did you mean POT_BROKER?)" in result.stderr
     assert "embedded broker (tansu)" not in result.stderr
+
+
+# ---------------------------------------------------------------- a successful SCRAM login (tests/kafka_scram.py)
+
+SCRAM_POST = {**POST, "id": "scram-1"}
+
+
+def _scram_env(door: ScramBroker, mechanism: str, password: str = "s3cret-pw", pki=None) -> dict[str, str]:
+    env = {"POT_BROKER": door.bootstrap, "POT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL" if pki else "SASL_PLAINTEXT",
+           "POT_KAFKA_SASL_MECHANISM": mechanism, "POT_KAFKA_SASL_USERNAME": "alice", "POT_KAFKA_SASL_PASSWORD": password,
+           "POT_TOPIC_PREFIX": "sec."}
+    return env | ({"POT_KAFKA_SSL_CAFILE": str(pki.ca)} if pki else {})
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_a_scram_login_lets_pot_send_and_the_readers_through(tmp_path, mechanism):
+    with ScramBroker(tmp_path, {"alice": "s3cret-pw"}) as door:
+        sent = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism)), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
+        assert sent.returncode == 0, sent.stderr
+        settings = Settings(**{"broker": door.bootstrap, "topic_prefix": "sec."}, kafka={
+            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism, "sasl_username": "alice", "sasl_password": "s3cret-pw"})
+        assert [json.loads(r.value)["id"] for r in read_records(kafka_python_kwargs(settings), "sec.posts")] == ["scram-1"]
+        assert door.logins and set(door.logins) == {(mechanism, "alice", True)}
+
+        wrong = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism, "not-her-password"), POT_BROKER_WAIT_S="4"),
+                     cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
+        assert wrong.returncode == 3
+        assert f"SASL {mechanism} as 'alice' was not accepted" in wrong.stderr
+        assert "not-her-password" not in wrong.stderr + wrong.stdout
+        assert (mechanism, "alice", False) in door.logins
+
+
+@needs_stunnel
+@pytest.mark.e2e
+def test_pot_run_over_sasl_ssl_with_scram_alerts(tmp_path, pki):
+    """The whole worker (faust's producer, consumer group, tables, admin) logs in with SCRAM-SHA-512 over TLS."""
+    with ScramBroker(tmp_path / "door", {"alice": "s3cret-pw"}, pki=pki) as door:
+        monitor = start_monitor(tmp_path / "run", _scram_env(door, "SCRAM-SHA-512", pki=pki) | {"POT_TOPIC_PREFIX": "e2e."})
+        try:
+            log = monitor.log()
+            assert "Kafka at kafka://" in log and "SCRAM-SHA-512 as alice" in log and "s3cret-pw" not in log
+            headers = {"Authorization": "Bearer test-token-5f1c2a9e7b"}
+            assert httpx.post(f"{monitor.web}/posts", json=SCRAM_POST, headers=headers, timeout=30).status_code == 202
+            alerts = wait_for(lambda: monitor.alerts(), "an alert through the SCRAM door", timeout=90)
+            assert alerts[0]["post"]["id"] == "scram-1"
+            assert len(door.logins) >= 2 and set(door.logins) == {("SCRAM-SHA-512", "alice", True)}
+        finally:
+            stop_monitor(monitor)
