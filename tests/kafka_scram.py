@@ -4,7 +4,7 @@ The vendored Tansu negotiates SCRAM but cannot keep a user (its storage is memor
 created on a broker that already authenticates), so a successful login cannot be shown against it. This door
 does what a SASL listener of a Kafka broker does and nothing more: it answers SaslHandshake and SaslAuthenticate
 (Kafka protocol, versions 0-2) itself, checking the client's SCRAM messages with scramp's server (RFC 5802 and
-7677, salted and iterated as Kafka stores SCRAM credentials), refuses every other request before a login, and
+7677, salted and iterated as Kafka stores SCRAM credentials) and PLAIN's one message (RFC 4616), refuses every other request before a login, and
 after one pipes the connection to Tansu byte for byte. Tansu advertises the door's port, so every client comes
 back through it, as through stunnel for TLS (tests/kafka_tls.py). Given a PKI, stunnel stands in front of the door
 (SASL_SSL, as managed Kafka is reached).
@@ -28,6 +28,7 @@ from .kafka_tls import Pki, start_stunnel, wait_for_stunnel
 SASL_HANDSHAKE, SASL_AUTHENTICATE, API_VERSIONS = 17, 36, 18
 UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED = 33, 34, 58
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+DOOR_MECHANISMS = (*MECHANISMS, "PLAIN")
 
 
 def _uvarint(data: bytes, at: int) -> tuple[int, int]:
@@ -80,6 +81,7 @@ class ScramBroker:
         self.stunnel = None
         self.broker = EmbeddedBroker(log_path=folder / "tansu.log")
         self.broker.advertised = f"tcp://{self.bootstrap}"
+        self.users = dict(users)
         self.credentials = {
             mechanism: {user: ScramMechanism(mechanism).make_auth_info(password, iteration_count=4096)
                         for user, password in users.items()}
@@ -133,14 +135,15 @@ class ScramBroker:
                     body = _request_body(frame, False)
                     (size,) = struct.unpack_from(">h", body, 0)
                     asked = body[2 : 2 + size].decode()
-                    mechanism = asked if asked in MECHANISMS else None
-                    names = b"".join(struct.pack(">h", len(m)) + m.encode() for m in MECHANISMS)
+                    mechanism = asked if asked in DOOR_MECHANISMS else None
+                    names = b"".join(struct.pack(">h", len(m)) + m.encode() for m in DOOR_MECHANISMS)
                     error = 0 if mechanism else UNSUPPORTED_SASL_MECHANISM
-                    writer.write(_frame(struct.pack(">ihi", correlation, error, len(MECHANISMS)) + names))
+                    writer.write(_frame(struct.pack(">ihi", correlation, error, len(DOOR_MECHANISMS)) + names))
                     await writer.drain()
                     if mechanism is None:
                         return
-                    server = ScramMechanism(mechanism).make_server(credentials)
+                    if mechanism in MECHANISMS:
+                        server = ScramMechanism(mechanism).make_server(credentials)
                 elif api_key == SASL_AUTHENTICATE:
                     flexible = version >= 2
                     body = _request_body(frame, flexible)
@@ -152,7 +155,13 @@ class ScramBroker:
                         token = body[4 : 4 + size]
                     answer, error, message = b"", 0, None
                     try:
-                        if server is None:
+                        if mechanism == "PLAIN":  # RFC 4616: authzid NUL authcid NUL passwd
+                            _, who["user"], password = token.decode().split("\0")
+                            if self.users.get(who["user"]) != password:
+                                raise ScramException("wrong PLAIN password")
+                            upstream = await asyncio.open_connection(*self.broker.bootstrap.split(":"))
+                            self.logins.append((mechanism, who["user"], True))
+                        elif server is None:
                             error, message = ILLEGAL_SASL_STATE, "SaslAuthenticate before SaslHandshake"
                         elif server.stage is None:
                             server.set_client_first(token.decode())
@@ -162,7 +171,7 @@ class ScramBroker:
                             answer = server.get_server_final().encode()
                             upstream = await asyncio.open_connection(*self.broker.bootstrap.split(":"))
                             self.logins.append((mechanism or "", who["user"], True))
-                    except (ScramException, KeyError):
+                    except (ScramException, KeyError, ValueError):
                         error = SASL_AUTHENTICATION_FAILED
                         message = f"Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}"
                         self.logins.append((mechanism or "", who["user"], False))

@@ -5,10 +5,10 @@ Real TLS and mTLS: stunnel4 in front of the embedded broker (tests/kafka_tls.py)
 vendored Tansu negotiates SCRAM when started with --authentication, but no user can be created on it
 (`tansu user create` cannot authenticate to an authenticated broker; kafka-python's
 AlterUserScramCredentials is refused before SASL: NotAuthenticated). Against it: a wrong password or no
-credentials end in a clear error naming the variables and a non-zero exit. Successful SCRAM-SHA-256 and
--512 logins are shown through tests/kafka_scram.py's door (Kafka's SASL exchange answered by scramp's
-RFC 5802 server, then a byte pipe to Tansu), over plaintext and TLS, by `pot send`, the readers, aiokafka
-and a whole `pot run`; the door counts every login it accepted or refused.
+credentials end in a clear error naming the variables and a non-zero exit. Successful SCRAM-SHA-256,
+SCRAM-SHA-512 and PLAIN logins are shown through tests/kafka_scram.py's door (Kafka's SASL exchange
+answered by scramp's RFC 5802 server, then a byte pipe to Tansu), over plaintext and TLS, by `pot send`,
+the readers and a whole `pot run`; the door counts every login it accepted or refused.
 """
 
 from __future__ import annotations
@@ -263,18 +263,22 @@ def _scram_env(door: ScramBroker, mechanism: str, password: str = "s3cret-pw", p
     return env | ({"POT_KAFKA_SSL_CAFILE": str(pki.ca)} if pki else {})
 
 
-@pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_a_scram_login_lets_pot_send_and_the_readers_through(tmp_path, mechanism):
-    with ScramBroker(tmp_path, {"alice": "s3cret-pw"}) as door:
-        sent = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism)), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
+@pytest.mark.parametrize(("mechanism", "tls"), [("SCRAM-SHA-256", False), ("SCRAM-SHA-512", False), ("PLAIN", True)])
+def test_a_sasl_login_lets_pot_send_and_the_readers_through(tmp_path, pki, mechanism, tls):
+    if tls and stunnel_binary() is None:
+        pytest.skip("stunnel4 not installed (.ci/run installs it)")
+    with ScramBroker(tmp_path, {"alice": "s3cret-pw"}, pki=pki if tls else None) as door:
+        env = _scram_env(door, mechanism, pki=pki if tls else None)
+        sent = _pot("send", "-", env=_clean_env(**env), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
         assert sent.returncode == 0, sent.stderr
         settings = Settings(**{"broker": door.bootstrap, "topic_prefix": "sec."}, kafka={
-            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism, "sasl_username": "alice", "sasl_password": "s3cret-pw"})
+            "security_protocol": env["POT_KAFKA_SECURITY_PROTOCOL"], "sasl_mechanism": mechanism, "sasl_username": "alice",
+            "sasl_password": "s3cret-pw", **({"ssl_cafile": pki.ca} if tls else {})})
         assert [json.loads(r.value)["id"] for r in read_records(kafka_python_kwargs(settings), "sec.posts")] == ["scram-1"]
         assert door.logins and set(door.logins) == {(mechanism, "alice", True)}
 
-        wrong = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism, "not-her-password"), POT_BROKER_WAIT_S="4"),
-                     cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
+        wrong = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism, "not-her-password", pki=pki if tls else None),
+                                                 POT_BROKER_WAIT_S="4"), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
         assert wrong.returncode == 3
         assert f"SASL {mechanism} as 'alice' was not accepted" in wrong.stderr
         assert "not-her-password" not in wrong.stderr + wrong.stdout
