@@ -67,6 +67,13 @@ def _tls_env(broker: str, pki, client_cert: bool = True, ca: Path | None = None)
     return env
 
 
+def _alert_through(monitor, post: dict) -> dict:
+    """POST one post to a running monitor and wait for its alert: the whole worker reached the broker both ways."""
+    headers = {"Authorization": "Bearer test-token-5f1c2a9e7b"}
+    assert httpx.post(f"{monitor.web}/posts", json=post, headers=headers, timeout=30).status_code == 202
+    return wait_for(lambda: monitor.alerts(), f"an alert for {post['id']} through the secured broker", timeout=90)[0]
+
+
 # ---------------------------------------------------------------- what each client is given
 
 
@@ -182,10 +189,7 @@ def test_pot_run_over_mtls_alerts_and_readyz_follows_the_broker(tmp_path, pki):
         try:
             log = monitor.log()
             assert "Kafka at kafka://" in log and "SSL" in log and "embedded broker" not in log
-            headers = {"Authorization": "Bearer test-token-5f1c2a9e7b"}
-            assert httpx.post(f"{monitor.web}/posts", json=POST, headers=headers, timeout=30).status_code == 202
-            alerts = wait_for(lambda: monitor.alerts(), "an alert through the TLS broker", timeout=90)
-            assert alerts[0]["post"]["id"] == "tls-1"
+            assert _alert_through(monitor, POST)["post"]["id"] == "tls-1"
             assert httpx.get(f"{monitor.web}/readyz", timeout=10).status_code == 200
             broker.stunnel.terminate()
             broker.stunnel.wait(10)
@@ -294,10 +298,7 @@ def test_pot_run_over_sasl_ssl_with_scram_alerts(tmp_path, pki):
         try:
             log = monitor.log()
             assert "Kafka at kafka://" in log and "SCRAM-SHA-512 as alice" in log and "s3cret-pw" not in log
-            headers = {"Authorization": "Bearer test-token-5f1c2a9e7b"}
-            assert httpx.post(f"{monitor.web}/posts", json=SCRAM_POST, headers=headers, timeout=30).status_code == 202
-            alerts = wait_for(lambda: monitor.alerts(), "an alert through the SCRAM door", timeout=90)
-            assert alerts[0]["post"]["id"] == "scram-1"
+            assert _alert_through(monitor, SCRAM_POST)["post"]["id"] == "scram-1"
             assert len(door.logins) >= 2 and set(door.logins) == {("SCRAM-SHA-512", "alice", True)}
         finally:
             stop_monitor(monitor)
