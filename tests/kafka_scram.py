@@ -2,8 +2,8 @@
 
 The vendored Tansu negotiates SCRAM but cannot keep a user (its storage is memory only, and no user can be
 created on a broker that already authenticates), so a successful login cannot be shown against it. This door
-does what a SASL listener of a Kafka broker does and nothing more: it answers SaslHandshake and SaslAuthenticate
-(Kafka protocol, versions 0-2) itself, checking the client's SCRAM messages with scramp's server (RFC 5802 and
+does what a SASL listener of a Kafka broker does and nothing more: it answers SaslHandshake (v1; v0, whose tokens
+travel unframed, is refused) and SaslAuthenticate (v0-2) itself, checking the client's SCRAM messages with scramp's server (RFC 5802 and
 7677, salted and iterated as Kafka stores SCRAM credentials) and PLAIN's one message (RFC 4616), refuses every other request before a login, and
 after one pipes the connection to Tansu byte for byte. Tansu advertises the door's port, so every client comes
 back through it, as through stunnel for TLS (tests/kafka_tls.py). Given a PKI, stunnel stands in front of the door
@@ -26,7 +26,7 @@ from streams.kafka.broker import EmbeddedBroker, free_port
 from .kafka_tls import Pki, start_stunnel, wait_for_stunnel
 
 SASL_HANDSHAKE, SASL_AUTHENTICATE, API_VERSIONS = 17, 36, 18
-UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED = 33, 34, 58
+UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE, UNSUPPORTED_VERSION, SASL_AUTHENTICATION_FAILED = 33, 34, 35, 58
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 DOOR_MECHANISMS = (*MECHANISMS, "PLAIN")
 
@@ -98,24 +98,40 @@ class ScramBroker:
 
     def __enter__(self) -> "ScramBroker":
         self._thread.start()
-        self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._client, "127.0.0.1", self.port), self._loop
-        ).result(10)
-        if self.pki is not None and self.tls_port is not None:
-            self.stunnel = start_stunnel(self.folder, self.pki, self.tls_port, f"127.0.0.1:{self.port}")
-            wait_for_stunnel(self.stunnel, self.bootstrap, self.folder)
-        self.broker.start()
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(
+                asyncio.start_server(self._client, "127.0.0.1", self.port), self._loop
+            ).result(10)
+            if self.pki is not None and self.tls_port is not None:
+                self.stunnel = start_stunnel(self.folder, self.pki, self.tls_port, f"127.0.0.1:{self.port}")
+                wait_for_stunnel(self.stunnel, self.bootstrap, self.folder)
+            self.broker.start()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.stunnel is not None and self.stunnel.poll() is None:
             self.stunnel.terminate()
             self.stunnel.wait(10)
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._shut(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop.close()
+        self.broker.stop()
+
+    async def _shut(self) -> None:
+        """Close the door and every connection through it, on the door's own loop."""
         if self._server is not None:
             self._server.close()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self.broker.stop()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -131,6 +147,10 @@ class ScramBroker:
             while True:
                 frame = await reader.readexactly(struct.unpack(">i", await reader.readexactly(4))[0])
                 api_key, version, correlation = struct.unpack_from(">hhi", frame, 0)
+                if api_key == SASL_HANDSHAKE and version == 0:
+                    writer.write(_frame(struct.pack(">ihi", correlation, UNSUPPORTED_VERSION, 0)))
+                    await writer.drain()
+                    return
                 if api_key == SASL_HANDSHAKE:
                     body = _request_body(frame, False)
                     (size,) = struct.unpack_from(">h", body, 0)
@@ -184,10 +204,12 @@ class ScramBroker:
                         return
                 elif api_key == API_VERSIONS:
                     up_reader, up_writer = await asyncio.open_connection(*self.broker.bootstrap.split(":"))
-                    up_writer.write(_frame(frame))
-                    await up_writer.drain()
-                    answer = await up_reader.readexactly(struct.unpack(">i", await up_reader.readexactly(4))[0])
-                    up_writer.close()
+                    try:
+                        up_writer.write(_frame(frame))
+                        await up_writer.drain()
+                        answer = await up_reader.readexactly(struct.unpack(">i", await up_reader.readexactly(4))[0])
+                    finally:
+                        up_writer.close()
                     writer.write(_frame(answer))
                     await writer.drain()
                 else:
@@ -196,6 +218,8 @@ class ScramBroker:
             return
         finally:
             writer.close()
+            if upstream is not None:
+                upstream[1].close()
 
     @staticmethod
     def _authenticate_response(correlation: int, version: int, error: int, message: str | None, answer: bytes) -> bytes:

@@ -62,8 +62,8 @@ def start_stunnel(folder: Path, pki: Pki, port: int, connect: str, mtls: bool = 
         f"foreground = yes\npid =\ndebug = 3\n[kafka]\naccept = 127.0.0.1:{port}\n"
         f"connect = {connect}\ncert = {pki.server_cert}\nkey = {pki.server_key}\n{verify}"
     )
-    return subprocess.Popen([binary, str(conf)], stdout=open(folder / "stunnel.log", "ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    with open(folder / "stunnel.log", "ab") as log:
+        return subprocess.Popen([binary, str(conf)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def wait_for_stunnel(stunnel: subprocess.Popen[bytes], address: str, folder: Path) -> None:

@@ -282,7 +282,7 @@ def test_a_sasl_login_lets_pot_send_and_the_readers_through(tmp_path, pki, mecha
         assert door.logins and set(door.logins) == {(mechanism, "alice", True)}
 
         wrong = _pot("send", "-", env=_clean_env(**_scram_env(door, mechanism, "not-her-password", pki=pki if tls else None),
-                                                 POT_BROKER_WAIT_S="4"), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
+                                                 POT_BROKER_WAIT_S="10"), cwd=tmp_path, stdin=json.dumps(SCRAM_POST) + "\n")
         assert wrong.returncode == 3
         assert f"SASL {mechanism} as 'alice' was not accepted" in wrong.stderr
         assert "not-her-password" not in wrong.stderr + wrong.stdout
