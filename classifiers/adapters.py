@@ -26,16 +26,31 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes", "keep_layers"]
+__all__ = ["DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "copy_encoder_changes", "export_merged", "merge_lora",
+           "has_encoder_changes", "keep_layers"]
 
 DELTA_FILE = "encoder_delta.safetensors"
 LAYERS_FILE = "encoder_layers.json"
 _PEFT_PREFIX = "base_model.model."
 
 
+ADAPTER_DIR = "adapter"
+
+
 def has_encoder_changes(head_dir: Path) -> bool:
     """True when the head changes the encoder (a LoRA adapter, a weight delta or a subset of its layers)."""
-    return any((head_dir / name).is_file() for name in ("adapter/adapter_config.json", DELTA_FILE, LAYERS_FILE))
+    return any((head_dir / name).is_file() for name in (f"{ADAPTER_DIR}/adapter_config.json", DELTA_FILE, LAYERS_FILE))
+
+
+def copy_encoder_changes(head_dir: Path, out_dir: Path) -> None:
+    """Copy what ``apply_head_changes`` reads from ``head_dir`` (and nothing else) into ``out_dir``."""
+    import shutil
+
+    if (head_dir / ADAPTER_DIR).is_dir():
+        shutil.copytree(head_dir / ADAPTER_DIR, out_dir / ADAPTER_DIR)
+    for name in (DELTA_FILE, LAYERS_FILE):
+        if (head_dir / name).is_file():
+            shutil.copy2(head_dir / name, out_dir / name)
 
 
 def lora_scale(config: dict[str, Any]) -> float:
@@ -117,7 +132,7 @@ def keep_layers(model: Any, keep: list[int]) -> Any:
 
 def apply_head_changes(model: Any, head_dir: Path) -> Any:
     """The base encoder with the head's adapter merged, layers kept and delta added (unchanged when it has none)."""
-    adapter = head_dir / "adapter"
+    adapter = head_dir / ADAPTER_DIR
     if (adapter / "adapter_config.json").is_file():
         merge_lora(model, adapter)
     if (head_dir / LAYERS_FILE).is_file():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,24 @@ class LinearHead:
 
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         return softmax(self.logits(embeddings) / self.temperature)
+
+    @classmethod
+    def from_logistic(cls, model: Any, labels: tuple[str, ...], width: int) -> "LinearHead":
+        """The head of a fitted scikit-learn ``LogisticRegression`` whose classes are indices into ``labels``.
+
+        A label the model never saw gets logit -1e4, so it is never predicted. With two classes scikit-learn
+        keeps one row of coefficients (the second class's log-odds); it is split as -w/2, +w/2 so that the
+        softmax over the two logits is the model's sigmoid.
+        """
+        coef = np.zeros((len(labels), width), np.float32)
+        intercept = np.full(len(labels), -1e4, np.float32)
+        if len(model.classes_) == 2:
+            coef[model.classes_] = np.vstack([-model.coef_, model.coef_]) / 2
+            intercept[model.classes_] = np.array([-1.0, 1.0]) * model.intercept_ / 2
+        else:
+            coef[model.classes_] = model.coef_
+            intercept[model.classes_] = model.intercept_
+        return cls(tuple(labels), coef, intercept)
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

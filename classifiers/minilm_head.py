@@ -138,11 +138,7 @@ def train_minilm_head(
     def fit(mask: np.ndarray) -> LinearHead:
         model = LogisticRegression(C=c, max_iter=3000)
         model.fit(x[mask], y[mask], sample_weight=weights[mask])
-        coef = np.zeros((len(LABELS), x.shape[1]), np.float32)
-        intercept = np.full(len(LABELS), -1e4, np.float32)  # a label absent from training is never predicted
-        coef[model.classes_] = model.coef_
-        intercept[model.classes_] = model.intercept_
-        return LinearHead(LABELS, coef, intercept)
+        return LinearHead.from_logistic(model, LABELS, x.shape[1])
 
     temperature = fit_temperature(fit(~val).logits(x[val]), y[val])
     head = fit(np.ones(len(examples), dtype=bool))

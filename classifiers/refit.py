@@ -24,7 +24,6 @@ v4's head stays.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from .adapters import DELTA_FILE, LAYERS_FILE
+from .adapters import copy_encoder_changes
 from .base import LABELS
 from .datasets import Example
 from .head import LinearHead
@@ -44,7 +43,6 @@ __all__ = ["choose_setting", "fit_linear_head", "refit", "search_settings"]
 
 REAL_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 C_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
-ENCODER_FILES = (DELTA_FILE, LAYERS_FILE)
 
 
 def fit_linear_head(x: np.ndarray, rows: Sequence[Example], real_weight: float, c: float) -> LinearHead:
@@ -55,11 +53,7 @@ def fit_linear_head(x: np.ndarray, rows: Sequence[Example], real_weight: float, 
     y = np.array([LABELS.index(e.label) for e in rows])
     weights = np.array(row_weights(rows, class_table(rows, True), real_weight))
     model = LogisticRegression(C=c, max_iter=5000).fit(x, y, sample_weight=weights)
-    coef = np.zeros((len(LABELS), x.shape[1]), np.float32)
-    intercept = np.full(len(LABELS), -1e4, np.float32)
-    coef[model.classes_] = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_, model.coef_]) / 2
-    intercept[model.classes_] = model.intercept_ if len(model.classes_) > 2 else np.array([-1.0, 1.0]) * model.intercept_ / 2
-    return LinearHead(LABELS, coef, intercept)
+    return LinearHead.from_logistic(model, LABELS, x.shape[1])
 
 
 def choose_setting(search: Sequence[dict[str, Any]], own_floor: float | None) -> dict[str, Any]:
@@ -139,11 +133,7 @@ def refit(
     linear = fit_linear_head(x_train, corpus.train, chosen["real_weight"], chosen["C"])
     calibration = choose_biases(linear, x_val, corpus.validation, own_floor=floor)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if (head_dir / "adapter").is_dir():
-        shutil.copytree(head_dir / "adapter", out_dir / "adapter")
-    for name in ENCODER_FILES:
-        if (head_dir / name).is_file():
-            shutil.copy2(head_dir / name, out_dir / name)
+    copy_encoder_changes(head_dir, out_dir)
     linear.save(out_dir)
     card: dict[str, Any] = {
         "version": version,

